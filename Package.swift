@@ -1,0 +1,91 @@
+// swift-tools-version: 6.1
+// The package follows the pipeline of the library: data -> reasoning -> embedding -> distances
+// -> rewards -> agents/simulation -> evaluation -> command-line tools. Lower layers never
+// import higher ones; Docs/ARCHITECTURE.md draws the graph.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+// Hot loops that BLAS cannot take (softmax, layer norm, GELU, parsing) need release speed even in
+// debug test runs of the numerics targets; -O keeps them from being ~350x slower than release.
+let numericFlags: [SwiftSetting] = strict + [
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
+
+let package = Package(
+    name: "RationaleRec",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "RecData", targets: ["RecData"]),
+        .library(name: "RecNumerics", targets: ["RecNumerics"]),
+        .library(name: "RecEmbedding", targets: ["RecEmbedding"]),
+        .executable(name: "rec-data", targets: ["rec-data"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        // MARK: Shared support (no domain knowledge): progress lines, seeded RNG, hashing, byte I/O.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "RecKit", dependencies: ["CZlib"], swiftSettings: numericFlags),
+
+        // MARK: 1. Data: SQLite ratings store, importers, splits, synthetic world.
+        .target(
+            name: "RecData",
+            dependencies: [
+                "RecKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // Raw sqlite3_bind_* on the import hot path: 2-3x GRDB's statement API (MEASURED.md).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: numericFlags
+        ),
+
+        // MARK: 2. Numerics (OpenBLAS) and 3. Embedding (SentenceBERT in Swift).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "RecNumerics", dependencies: ["CBLAS", "RecKit"], swiftSettings: numericFlags),
+        .target(name: "RecEmbedding", dependencies: ["RecNumerics", "RecKit"], swiftSettings: numericFlags),
+
+        // MARK: Command-line tools.
+        .executableTarget(
+            name: "rec-data",
+            dependencies: [
+                "RecData", "RecEmbedding", "RecNumerics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/CLI/rec-data",
+            swiftSettings: strict
+        ),
+
+        // MARK: Benchmarks (executables that print figures; never timed unit tests).
+        .executableTarget(
+            name: "bench-import",
+            dependencies: ["RecData", "RecNumerics",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Benchmarks/bench-import",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "bench-encoder",
+            dependencies: ["RecEmbedding", "RecNumerics",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Benchmarks/bench-encoder",
+            swiftSettings: strict
+        ),
+
+        // MARK: Tests.
+        .testTarget(name: "RecKitTests", dependencies: ["RecKit"], swiftSettings: strict),
+        .testTarget(name: "RecDataTests", dependencies: ["RecData", "RecKit", .product(name: "GRDB", package: "GRDB.swift")],
+                    swiftSettings: strict),
+        .testTarget(name: "RecNumericsTests", dependencies: ["RecNumerics"], swiftSettings: strict),
+        .testTarget(name: "RecEmbeddingTests", dependencies: ["RecEmbedding", "RecNumerics"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["RecData", "RecKit", .product(name: "GRDB", package: "GRDB.swift")],
+                    swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import RecData
+import RecKit
+
+/// `rec-data`: everything about the ratings store — fetching, importing, synthesising, splitting,
+/// describing and exporting datasets.
+@main
+struct RecDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rec-data",
+        abstract: "Build and inspect the SQLite ratings store of the rationale-rewards library.",
+        version: RecDataCommand.versionString,
+        subcommands: [Fetch.self, Import.self, Synth.self, Split.self, Stats.self, Export.self, List.self]
+    )
+
+    static var versionString: String { "rec-data 0.1.0" }
+}
+
+/// Options every command that touches the store shares.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "SQLite database file (created if missing). Default: $REC_DB or ./rec.sqlite.")
+    var db: String = ProcessInfo.processInfo.environment["REC_DB"] ?? "rec.sqlite"
+
+    func open(readOnly: Bool = false) throws -> RatingStore {
+        let dir = (db as NSString).deletingLastPathComponent
+        if !dir.isEmpty && !readOnly { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        return try RatingStore(path: db, readOnly: readOnly)
+    }
+}
+
+extension OnErrorPolicy: ExpressibleByArgument {}
+extension DuplicatePolicy: ExpressibleByArgument {}
+
+/// Prints a failure the way every command does: one `error:` paragraph on stderr, exit status 1.
+func fail(_ error: any Error) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    return ExitCode.failure
+}
