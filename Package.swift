@@ -20,8 +20,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "RecData", targets: ["RecData"]),
+        .library(name: "RecReasoning", targets: ["RecReasoning"]),
         .library(name: "RecNumerics", targets: ["RecNumerics"]),
         .library(name: "RecEmbedding", targets: ["RecEmbedding"]),
+        .library(name: "RecDistances", targets: ["RecDistances"]),
+        .library(name: "RecRewards", targets: ["RecRewards"]),
+        .library(name: "RecEvaluation", targets: ["RecEvaluation"]),
         .executable(name: "rec-data", targets: ["rec-data"]),
     ],
     dependencies: [
@@ -46,17 +50,31 @@ let package = Package(
             swiftSettings: numericFlags
         ),
 
-        // MARK: 2. Numerics (OpenBLAS) and 3. Embedding (SentenceBERT in Swift).
+        // MARK: 2. Reasoning: user profiles -> rationales (LLM backends, offline aspect reasoner, store).
+        .target(name: "RecReasoning", dependencies: ["RecData", "RecKit"], swiftSettings: strict),
+
+        // MARK: 3. Numerics (OpenBLAS) and embedding (SentenceBERT in Swift).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "RecNumerics", dependencies: ["CBLAS", "RecKit"], swiftSettings: numericFlags),
-        .target(name: "RecEmbedding", dependencies: ["RecNumerics", "RecKit"], swiftSettings: numericFlags),
+        .target(name: "RecEmbedding",
+                dependencies: ["RecNumerics", "RecKit", "RecData", .product(name: "GRDB", package: "GRDB.swift")],
+                swiftSettings: numericFlags),
+
+        // MARK: 4. Distances between rationales and item descriptions; 5. rewards built on them.
+        .target(name: "RecDistances", dependencies: ["RecNumerics", "RecKit"], swiftSettings: numericFlags),
+        .target(name: "RecRewards",
+                dependencies: ["RecDistances", "RecEmbedding", "RecData", "RecNumerics", "RecKit"],
+                swiftSettings: numericFlags),
+
+        // MARK: 7. Evaluation: statistics (correlations, AUC, NDCG, bootstrap, paired tests) and reports.
+        .target(name: "RecEvaluation", dependencies: ["RecKit"], swiftSettings: numericFlags),
 
         // MARK: Command-line tools.
         .executableTarget(
             name: "rec-data",
             dependencies: [
-                "RecData", "RecEmbedding", "RecNumerics",
+                "RecData", "RecReasoning", "RecEmbedding", "RecNumerics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CLI/rec-data",
@@ -80,11 +98,18 @@ let package = Package(
         ),
 
         // MARK: Tests.
+        // A real HTTP/1.1 server on loopback for tests of the OpenAI-compatible clients.
+        .target(name: "LoopbackHTTP", path: "Tests/Support/LoopbackHTTP", swiftSettings: strict),
         .testTarget(name: "RecKitTests", dependencies: ["RecKit"], swiftSettings: strict),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "RecKit", .product(name: "GRDB", package: "GRDB.swift")],
                     swiftSettings: strict),
         .testTarget(name: "RecNumericsTests", dependencies: ["RecNumerics"], swiftSettings: strict),
-        .testTarget(name: "RecEmbeddingTests", dependencies: ["RecEmbedding", "RecNumerics"], swiftSettings: strict),
+        .testTarget(name: "RecEmbeddingTests", dependencies: ["RecEmbedding", "RecNumerics", "RecData", "RecKit", "LoopbackHTTP"],
+                    swiftSettings: strict),
+        .testTarget(name: "RecReasoningTests", dependencies: ["RecReasoning", "RecData", "RecKit", "LoopbackHTTP"], swiftSettings: strict),
+        .testTarget(name: "RecDistancesTests", dependencies: ["RecDistances", "RecRewards", "RecNumerics", "RecKit", "RecData", "RecEmbedding"],
+                    swiftSettings: strict),
+        .testTarget(name: "RecEvaluationTests", dependencies: ["RecEvaluation", "RecKit"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["RecData", "RecKit", .product(name: "GRDB", package: "GRDB.swift")],
                     swiftSettings: strict),
     ]

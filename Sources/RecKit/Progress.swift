@@ -21,6 +21,9 @@ public final class ProgressReporter: @unchecked Sendable {
     private var lastDraw: Double = 0
     private let interval: Double
     private let enabled: Bool
+    /// Whether stderr is a terminal: then the line redraws in place; otherwise (logs, CI) a plain
+    /// line is appended every few seconds.
+    private let interactive: Bool
     private let lock = NSLock()
 
     /// - Parameters:
@@ -32,7 +35,8 @@ public final class ProgressReporter: @unchecked Sendable {
         self.unit = unit
         self.total = total
         self.totalBytes = totalBytes
-        self.interval = interval
+        self.interactive = isatty(2) != 0
+        self.interval = interactive ? interval : max(interval, 5)
         self.enabled = enabled ?? (ProcessInfo.processInfo.environment["REC_NO_PROGRESS"] == nil)
         self.start = ProgressReporter.now()
     }
@@ -93,7 +97,7 @@ public final class ProgressReporter: @unchecked Sendable {
         }
         lock.lock(); let e = extra; lock.unlock()
         if !e.isEmpty { line += "  " + e }
-        let out = "\r\u{1B}[K" + line + (final ? "\n" : "")
+        let out = interactive ? "\r\u{1B}[K" + line + (final ? "\n" : "") : line + "\n"
         FileHandle.standardError.write(Data(out.utf8))
     }
 

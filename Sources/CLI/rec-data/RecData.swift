@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RecData
 import RecKit
+import RecNumerics
 
 /// `rec-data`: everything about the ratings store — fetching, importing, synthesising, splitting,
 /// describing and exporting datasets.
@@ -11,10 +12,18 @@ struct RecDataCommand: ParsableCommand {
         commandName: "rec-data",
         abstract: "Build and inspect the SQLite ratings store of the rationale-rewards library.",
         version: RecDataCommand.versionString,
-        subcommands: [Fetch.self, Import.self, Synth.self, Split.self, Stats.self, Export.self, List.self]
+        subcommands: [Fetch.self, Import.self, Synth.self, Split.self, Stats.self, Export.self, List.self,
+                      FetchModel.self, Embed.self, Encode.self]
     )
 
-    static var versionString: String { "rec-data 0.1.0" }
+    static var versionString: String { "rec-data 0.1.0 (BLAS: OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) threads)" }
+
+    /// Runs with OpenBLAS's fast kernels: re-executes first when OpenBLAS misdetected the CPU.
+    static func main() {
+        BLASRuntime.reexecWithOptimalCoreIfNeeded()
+        _ = BLASRuntime.configureFromEnvironment()
+        Self.main(nil)
+    }
 }
 
 /// Options every command that touches the store shares.

@@ -1,0 +1,117 @@
+import RecKit
+import RecNumerics
+
+/// Everything metrics may use about the catalog, prepared once per run.
+public struct ScoringCatalog: Sendable {
+    /// Item texts (the ELLM captions), by catalog index.
+    public var texts: [String]
+    /// L2-normalised sentence embeddings of `texts` (rows), when a metric needs them.
+    public var embeddings: Matrix?
+    /// The embeddings as the encoder returned them (for the dot-product metric of unnormalised
+    /// encoders; equal to `embeddings` for MiniLM, which normalises).
+    public var rawEmbeddings: Matrix?
+    /// L2-normalised token embeddings of each text, when a metric needs them.
+    public var tokenEmbeddings: [Matrix]?
+    /// Training interactions per item (for the popularity control).
+    public var popularity: [Float]
+    /// Lexical statistics of the catalog (document frequencies, lengths) for TF-IDF and BM25.
+    public var lexicon: Lexicon
+
+    public var count: Int { texts.count }
+
+    public init(texts: [String], embeddings: Matrix? = nil, tokenEmbeddings: [Matrix]? = nil, popularity: [Float]? = nil) {
+        self.texts = texts
+        self.rawEmbeddings = embeddings
+        self.embeddings = embeddings.map(ScoringCatalog.normalized)
+        self.tokenEmbeddings = tokenEmbeddings?.map(ScoringCatalog.normalized)
+        self.popularity = popularity ?? [Float](repeating: 0, count: texts.count)
+        self.lexicon = Lexicon(documents: texts)
+    }
+
+    static func normalized(_ m: Matrix) -> Matrix {
+        var c = m
+        Kernels.l2NormalizeRows(&c)
+        return c
+    }
+}
+
+/// All users' rationales, flattened, with the same prepared representations as the catalog.
+public struct RationaleSet: Sendable {
+    public var texts: [String]
+    public var embeddings: Matrix?
+    public var rawEmbeddings: Matrix?
+    public var tokenEmbeddings: [Matrix]?
+
+    public init(texts: [String], embeddings: Matrix? = nil, tokenEmbeddings: [Matrix]? = nil) {
+        self.texts = texts
+        self.rawEmbeddings = embeddings
+        self.embeddings = embeddings.map(ScoringCatalog.normalized)
+        self.tokenEmbeddings = tokenEmbeddings?.map(ScoringCatalog.normalized)
+    }
+}
+
+/// One user, as metrics see them.
+public struct UserQuery: Sendable, Hashable {
+    public var userID: Int64
+    /// Indices into `RationaleSet` of this user's rationales.
+    public var rationales: Range<Int>
+    /// Catalog indices of the user's liked training items (for the centroid control).
+    public var likedItems: [Int]
+
+    public init(userID: Int64, rationales: Range<Int>, likedItems: [Int]) {
+        self.userID = userID
+        self.rationales = rationales
+        self.likedItems = likedItems
+    }
+}
+
+/// The inputs of a scoring run.
+public struct ScoringContext: Sendable {
+    public var catalog: ScoringCatalog
+    public var rationales: RationaleSet
+    /// Seed for the metrics that draw random numbers (the random control).
+    public var seed: UInt64
+
+    public init(catalog: ScoringCatalog, rationales: RationaleSet, seed: UInt64 = 1) {
+        self.catalog = catalog
+        self.rationales = rationales
+        self.seed = seed
+    }
+
+    /// Rows `items` of the catalog embeddings, gathered into one matrix.
+    func itemEmbeddings(_ items: [Int], metric: String) -> Matrix {
+        guard let e = catalog.embeddings else { preconditionFailure(MetricError.missingInput(metric: metric, what: "item embeddings").description) }
+        return gather(e, items)
+    }
+
+    func rationaleEmbeddings(_ range: Range<Int>, metric: String) -> Matrix {
+        guard let e = rationales.embeddings else { preconditionFailure(MetricError.missingInput(metric: metric, what: "rationale embeddings").description) }
+        return e.rows(range)
+    }
+
+    /// Checks that the representations a metric needs were prepared.
+    public func check(_ metric: any DescriptionDistance) throws {
+        if metric.needs.contains(.sentenceEmbeddings) {
+            if catalog.embeddings == nil { throw MetricError.missingInput(metric: metric.name, what: "item sentence embeddings") }
+            if metric.usesRationales && rationales.embeddings == nil { throw MetricError.missingInput(metric: metric.name, what: "rationale sentence embeddings") }
+        }
+        if metric.needs.contains(.tokenEmbeddings) {
+            if catalog.tokenEmbeddings == nil { throw MetricError.missingInput(metric: metric.name, what: "item token embeddings") }
+            if rationales.tokenEmbeddings == nil { throw MetricError.missingInput(metric: metric.name, what: "rationale token embeddings") }
+        }
+    }
+}
+
+/// Rows of `m` at `indices`.
+func gather(_ m: Matrix, _ indices: [Int]) -> Matrix {
+    var out = Matrix(rows: indices.count, cols: m.cols)
+    let d = m.cols
+    m.storage.withUnsafeBufferPointer { src in
+        out.storage.withUnsafeMutableBufferPointer { dst in
+            for (r, i) in indices.enumerated() {
+                (dst.baseAddress! + r * d).update(from: src.baseAddress! + i * d, count: d)
+            }
+        }
+    }
+    return out
+}
