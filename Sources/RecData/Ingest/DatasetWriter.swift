@@ -203,7 +203,7 @@ public final class DatasetWriter {
         let rc = sqlite3_step(s)
         sqlite3_reset(s)
         if rc != SQLITE_DONE {
-            if rc == SQLITE_CONSTRAINT && options.duplicates == .error {
+            if rc & 0xFF == SQLITE_CONSTRAINT && options.duplicates == .error {  // extended codes are on: UNIQUE is 2067
                 try issue(ImportIssue(.duplicateRating, file: file, line: line, field: "user/item", value: "user \(externalID(user: user)) item \(externalID(item: item))",
                                       expected: "each (user, item) pair rated once (or --duplicates last|mean)"))
                 return
