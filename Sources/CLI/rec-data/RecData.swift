@@ -13,7 +13,8 @@ struct RecDataCommand: ParsableCommand {
         abstract: "Build and inspect the SQLite ratings store of the rationale-rewards library.",
         version: RecDataCommand.versionString,
         subcommands: [Fetch.self, Import.self, Synth.self, Split.self, Stats.self, Export.self, List.self,
-                      FetchModel.self, Embed.self, Encode.self]
+                      FetchModel.self, Embed.self, Encode.self,
+                      Rationales.self, RationalesShow.self, RationalesExport.self, RationalesImport.self]
     )
 
     static var versionString: String { "rec-data 0.1.0 (BLAS: OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) threads)" }

@@ -48,6 +48,16 @@ public struct DatasetInfo: Codable, Sendable, Hashable {
     public var scale: RatingScale
     public var itemTextTemplate: String
     public var createdAt: String
+
+    public init(id: Int64, name: String, format: String, source: String, scale: RatingScale, itemTextTemplate: String, createdAt: String) {
+        self.id = id
+        self.name = name
+        self.format = format
+        self.source = source
+        self.scale = scale
+        self.itemTextTemplate = itemTextTemplate
+        self.createdAt = createdAt
+    }
 }
 
 /// An item's fields as importers produce them. `text` (the ELLM "caption") is composed from these

@@ -126,8 +126,10 @@ public final class JSONHTTPClient: @unchecked Sendable {
         self.retryPolicy = retryPolicy
         self.generator = generator
         let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = timeout
-        config.timeoutIntervalForResource = max(timeout * 2, timeout + 5)
+        // corelibs Foundation truncates timeouts to whole seconds (0.5 s becomes 0): give libcurl a
+        // generous whole-second limit and enforce the exact one with our own deadline in `perform`.
+        config.timeoutIntervalForRequest = JSONHTTPClient.curlTimeout(timeout)
+        config.timeoutIntervalForResource = JSONHTTPClient.curlTimeout(timeout) * 2
         config.httpMaximumConnectionsPerHost = max(1, maxConnections)
         config.requestCachePolicy = .reloadIgnoringLocalCacheData
         config.urlCache = nil
@@ -138,6 +140,8 @@ public final class JSONHTTPClient: @unchecked Sendable {
     }
 
     deinit { session.finishTasksAndInvalidate() }
+
+    static func curlTimeout(_ t: Double) -> Double { (t.rounded(.up) + 1).clamped(2, 86_400) }
 
     /// The absolute URL for a path relative to the base URL.
     public func url(for path: String) -> URL {
@@ -181,7 +185,7 @@ public final class JSONHTTPClient: @unchecked Sendable {
                                       decode: @escaping @Sendable (Data) throws -> Value) async throws -> HTTPExchange<Value> {
         var request = URLRequest(url: url)
         request.httpMethod = method
-        request.timeoutInterval = timeout
+        request.timeoutInterval = JSONHTTPClient.curlTimeout(timeout)
         request.httpBody = body
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         request.setValue("application/json", forHTTPHeaderField: "Accept")
@@ -349,4 +353,8 @@ public final class JSONHTTPClient: @unchecked Sendable {
     static func path(_ keys: [any CodingKey]) -> String {
         keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
     }
+}
+
+extension Double {
+    fileprivate func clamped(_ lo: Double, _ hi: Double) -> Double { Swift.min(Swift.max(self, lo), hi) }
 }

@@ -1,0 +1,206 @@
+import ArgumentParser
+import Foundation
+import RecAgents
+import RecData
+import RecEmbedding
+import RecKit
+import RecNN
+import RecNumerics
+import RecReasoning
+
+/// Options shared by `train` and `compare`: data, encoder, simulator, agent and protocol.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "SQLite database file. Default: $REC_DB or ./rec.sqlite.")
+    var db: String = ProcessInfo.processInfo.environment["REC_DB"] ?? "rec.sqlite"
+    @Option(help: "Dataset name.") var dataset: String
+    @Option(help: "Split name (its training part is the users' history; test ratings are the ranking ground truth).")
+    var split: String = "leave-last-out"
+    @Option(help: "Rationale source: a reasoner name in the store (aspect, openai, ...), 'truth' (a synthetic world's true preference statements), or 'none'.")
+    var rationales: String = "aspect"
+    @Option(help: "Sentence encoder: minilm (all-MiniLM-L6-v2, embeddings must be cached by `rec-data embed`) or hashing (bag of words, no model).")
+    var encoder: String = "minilm"
+    @Option(name: .customLong("model"), help: "Sentence-transformers model folder (default: all-MiniLM-L6-v2 from the cache).") var modelDirectory: String?
+    @Flag(name: .customLong("embed-missing"), help: "Embed item texts missing from the cache instead of failing.") var embedMissing = false
+    @Option(name: .customLong("pretrain-steps"), help: "Environment steps of intrinsic-reward pretraining.") var pretrainSteps = 20_000
+    @Option(name: .customLong("finetune-steps"), help: "Environment steps of extrinsic fine-tuning.") var finetuneSteps = 10_000
+    @Option(name: .customLong("episode-length"), help: "T: recommendations per session.") var episodeLength = 10
+    @Option(name: .customLong("history"), help: "N: consumed items in the state.") var history = 10
+    @Flag(name: .customLong("observed-only"), help: "Only recommend items with a known held-out rating.") var observedOnly = false
+    @Flag(name: .customLong("synthetic-noise"), help: "Synthetic world: draw noisy ratings instead of the expected rating.") var syntheticNoise = false
+    @Option(name: .customLong("batch-size")) var batchSize = 64
+    @Option(name: .customLong("lr"), help: "Adam learning rate.") var learningRate: Float = 5e-4
+    @Option(name: .customLong("hidden"), help: "State-tower hidden widths, comma-separated.") var hidden = "256,256"
+    @Option(name: .customLong("tower"), help: "Tower output width.") var tower = 64
+    @Option(name: .customLong("n-step")) var nStep = 3
+    @Option(name: .customLong("target-every"), help: "Hard target copy every N steps.") var targetEvery = 500
+    @Option(name: .customLong("tau"), help: "Polyak τ (> 0 replaces hard copies).") var tau: Float = 0
+    @Option(name: .customLong("eval-users"), help: "Most held-out users evaluated.") var evalUsers = 200
+    @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps (at the next session end; 0 = never).") var checkpointEvery = 5000
+    @Option(name: .customLong("log-every"), help: "Steps per learning-curve point.") var logEvery = 1000
+    @Option(help: "BLAS threads (default: $REC_BLAS_THREADS or OpenBLAS's choice).") var threads: Int?
+    @Flag(help: "No progress line.") var quiet = false
+
+    func encoderInstance() throws -> any SentenceEncoder {
+        switch encoder {
+        case "hashing": return HashingEncoder(dimension: 256)
+        case "minilm":
+            let dir = try modelDirectory.map { URL(fileURLWithPath: $0) } ?? ModelStore().ensureMiniLM()
+            return try BERTSentenceEncoder(modelDirectory: dir, threads: threads)
+        default: throw ValidationError("unknown encoder '\(encoder)'; use minilm or hashing")
+        }
+    }
+
+    func loadRationales(store: RatingStore, info: DatasetInfo, required: Bool) throws -> [Int64: [String]] {
+        switch rationales {
+        case "none":
+            if required { throw ValidationError("this reward needs rationales; pass --rationales aspect|truth|REASONER") }
+            return [:]
+        case "truth":
+            var out: [Int64: [String]] = [:]
+            for u in try store.users(dataset: info) { if let p = u.preference, !p.isEmpty { out[u.id] = [p] } }
+            if out.isEmpty && required { throw ValidationError("dataset '\(dataset)' has no stored preference statements (only synthetic worlds do)") }
+            return out
+        default:
+            do {
+                return try RationaleStore(store: store).rationales(dataset: dataset, split: split, reasoner: rationales)
+            } catch {
+                if required { throw AgentError.missingRationales(dataset: dataset, split: split, reasoner: rationales) }
+                return [:]
+            }
+        }
+    }
+
+    func template(method: String, seed: UInt64, encoderID: String) throws -> RunConfiguration {
+        var c = RunConfiguration(method: method, dataset: dataset, split: split, seed: seed)
+        c.dqn.episodeLength = episodeLength
+        c.dqn.historyLength = history
+        c.dqn.observedOnly = observedOnly
+        c.dqn.batchSize = batchSize
+        c.dqn.learningRate = learningRate
+        c.dqn.stateHidden = try hidden.split(separator: ",").map { s in
+            guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("--hidden: '\(s)' is not a positive width") }
+            return v
+        }
+        c.dqn.towerWidth = tower
+        c.dqn.nStep = nStep
+        c.dqn.targetUpdateInterval = targetEvery
+        c.dqn.polyakTau = tau
+        c.evaluationUsers = evalUsers
+        c.syntheticNoise = syntheticNoise
+        c.checkpointEvery = checkpointEvery
+        c.logEvery = logEvery
+        c.encoder = encoderID
+        return c
+    }
+
+    func prepare(needRationales: Bool) throws -> (RatingStore, UserSimulator, String) {
+        if let threads { BLASRuntime.setThreads(threads) } else { BLASRuntime.configureFromEnvironment() }
+        guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("database \(db) does not exist (create it with `rec-data fetch ml-100k` or `rec-data synth`)") }
+        let store = try RatingStore(path: db)
+        let info = try store.dataset(named: dataset)
+        let enc = try encoderInstance()
+        let rats = try loadRationales(store: store, info: info, required: needRationales)
+        let data = try AgentDataset.load(store: store, dataset: dataset, split: split, encoder: enc, rationales: rats,
+                                         allowEncoding: embedMissing || encoder == "hashing", showProgress: !quiet)
+        var mf = MatrixFactorization.Configuration()
+        mf.epochs = 30
+        let sim = UserSimulator(dataset: data, mf: mf, syntheticNoise: syntheticNoise, seed: 1)
+        return (store, sim, enc.modelID)
+    }
+}
+
+func fail(_ error: any Error) -> any Error {
+    if error is ValidationError || error is ExitCode || error is CleanExit { return error }
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    return ExitCode(1)
+}
+
+@main
+struct RecTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rec-train",
+        abstract: "Train DQN recommenders in a user simulator built from the ratings DB (ELLM's pretrain-then-finetune protocol).",
+        subcommands: [Train.self, Compare.self],
+        defaultSubcommand: Train.self)
+
+    static func main() {
+        BLASRuntime.reexecWithOptimalCoreIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One run: pretrain with an intrinsic reward (no ratings), evaluate zero-shot, fine-tune with the extrinsic reward, evaluate.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Pretraining reward: ellm, ellm-goal (ELLM reward, goal-conditioned agent), novelty, novelty-cluster, rnd, extrinsic (no pretraining: fine-tune only), or a weighted sum like ellm+0.5*novelty.")
+    var reward: String = "ellm"
+    @Option(help: "Run seed.") var seed: UInt64 = 1
+    @Option(help: "Shorthand for --pretrain-steps.") var steps: Int?
+    @Option(help: "Run folder.") var out: String
+    @Flag(help: "Continue from the run folder's latest checkpoint.") var resume = false
+
+    func run() throws {
+        do {
+            let spec = try RewardSpec(parsing: reward)
+            let (_, sim, encID) = try common.prepare(needRationales: spec.usesRationales)
+            let method = reward == "extrinsic" ? "dqn-extrinsic" : reward == "ellm-goal" ? "dqn-ellm-goal" : "dqn:\(reward)"
+            var c = try Methods.configuration(method: method, template: try common.template(method: method, seed: seed, encoderID: encID),
+                                              seed: seed, pretrainSteps: steps ?? common.pretrainSteps, finetuneSteps: common.finetuneSteps)
+            if reward == "ellm-goal" { c.dqn.goalConditioned = true }
+            guard !c.phases.isEmpty else { throw AgentError.impossible("no training steps (both --pretrain-steps and --finetune-steps are 0)") }
+            let dir = URL(fileURLWithPath: out)
+            if !resume, FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoints/latest.json").path) {
+                throw ValidationError("\(out) already holds a run; pass --resume to continue it or choose another --out")
+            }
+            if !common.quiet {
+                FileHandle.standardError.write(Data("simulator: MF RMSE on test ratings \(String(format: "%.3f", sim.heldOutRMSE)) (test SD \(String(format: "%.3f", sim.heldOutSD)))\(sim.dataset.isSynthetic ? "; synthetic world: the true preference model answers" : ""); BLAS core \(BLASRuntime.coreName)\n".utf8))
+            }
+            let runner = try TrainingRun(configuration: c, simulator: sim, checkpointDirectory: dir.appendingPathComponent("checkpoints"), showProgress: !common.quiet)
+            let result = try runner.run(resume: resume)
+            try Reports.writeRun(result, simulator: sim, extra: ["command": CommandLine.arguments.joined(separator: " ")], to: dir)
+            print(try String(contentsOf: dir.appendingPathComponent("results.md"), encoding: .utf8))
+            print("run folder: \(dir.path)")
+        } catch { throw fail(error) }
+    }
+}
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The whole protocol across methods and seeds; writes comparison.md/.csv/.json and index.html with bar charts.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Seeds, comma-separated.") var seeds = "1,2,3"
+    @Option(help: "Methods, comma-separated (default: all: \(Methods.all.joined(separator: ","))).") var methods: String?
+    @Option(help: "Output folder.") var out: String
+
+    func run() throws {
+        do {
+            let seedList = try seeds.split(separator: ",").map { s -> UInt64 in
+                guard let v = UInt64(s.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--seeds: '\(s)' is not a seed") }
+                return v
+            }
+            let methodList = methods.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? Methods.all
+            let needRationales = try methodList.contains { m in try !Methods.baselines.contains(m) && Methods.pretrainReward(m) == "ellm" }
+            let (_, sim, encID) = try common.prepare(needRationales: needRationales)
+            if !common.quiet {
+                FileHandle.standardError.write(Data("simulator: MF RMSE on test ratings \(String(format: "%.3f", sim.heldOutRMSE)) (test SD \(String(format: "%.3f", sim.heldOutSD))); BLAS core \(BLASRuntime.coreName)\n".utf8))
+            }
+            let template = try common.template(method: "compare", seed: seedList.first ?? 1, encoderID: encID)
+            let dir = URL(fileURLWithPath: out)
+            let cmp = Comparison(template: template, methods: methodList, seeds: seedList, pretrainSteps: common.pretrainSteps,
+                                 finetuneSteps: common.finetuneSteps, showProgress: !common.quiet)
+            let start = Date()
+            let outcomes = try cmp.run(simulator: sim, checkpointRoot: dir.appendingPathComponent("runs"))
+            try Reports.writeComparison(outcomes, methods: methodList, seeds: seedList, simulator: sim, template: template,
+                                        pretrainSteps: common.pretrainSteps, finetuneSteps: common.finetuneSteps,
+                                        command: CommandLine.arguments.joined(separator: " "), to: dir)
+            print(try String(contentsOf: dir.appendingPathComponent("comparison.md"), encoding: .utf8))
+            print(String(format: "compare finished in %.1f s; report: %@", Date().timeIntervalSince(start), dir.appendingPathComponent("index.html").path))
+        } catch { throw fail(error) }
+    }
+}

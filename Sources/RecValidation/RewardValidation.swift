@@ -1,0 +1,201 @@
+import Foundation
+import RecData
+import RecDistances
+import RecEvaluation
+import RecKit
+import RecRewards
+
+/// Everything that determines a validation run; stored with the report so it can be reproduced.
+public struct RewardValidationConfiguration: Sendable, Codable, Hashable {
+    public var dataset: String
+    public var split: String
+    /// Which held-out part to validate against ("test" or "valid").
+    public var heldOutPart: String = "test"
+    public var reasoner: String
+    /// The rationale run used (its id in the rationale store), when known.
+    public var rationaleRun: Int64?
+    public var metrics: [String]
+    public var threshold: RewardThreshold = .percentile(0.9)
+    public var payout: RewardPayout = .similarity
+    public var scale: Double = 1
+    /// Cut-off of the ranking metrics.
+    public var k: Int = 10
+    /// Users need at least this many held-out ratings to enter the mean per-user Spearman.
+    public var minimumRatingsPerUser: Int = 3
+    public var bootstrapResamples: Int = 1000
+    public var permutations: Int = 10_000
+    /// The no-rationale control every metric is tested against.
+    public var baseline: String = "centroid-cosine"
+    public var seed: UInt64 = 1
+    /// Identity of the sentence encoder (its model id), when one was used.
+    public var encoder: String?
+    public var likeThreshold: Double = 4
+
+    public init(dataset: String, split: String, reasoner: String, metrics: [String]) {
+        self.dataset = dataset
+        self.split = split
+        self.reasoner = reasoner
+        self.metrics = metrics
+    }
+}
+
+/// One metric's agreement with held-out ratings.
+public struct MetricValidation: Sendable, Codable {
+    public var metric: String
+    public var summary: String
+    public var usesRationales: Bool
+    public var pearson: BootstrapEstimate
+    public var spearman: BootstrapEstimate
+    public var kendallTauB: BootstrapEstimate
+    /// Mean over users with enough held-out ratings of the per-user Spearman ρ.
+    public var meanUserSpearman: BootstrapEstimate
+    public var usersInMeanSpearman: Int
+    public var auc: BootstrapEstimate
+    public var ndcg: BootstrapEstimate
+    public var recall: BootstrapEstimate
+    public var usersWithLikedHeldOut: Int
+    /// "reward > 0" as a prediction of "liked" (rationale metrics only).
+    public var rewardDecision: BinaryDecisionMetrics?
+    /// Share of held-out pairs with a positive reward.
+    public var rewardRate: Double?
+    /// Precision/recall of "score > t" over a grid of t (quantiles of the scores).
+    public var sweep: [ThresholdPoint]
+}
+
+/// A paired comparison of two metrics on the same users.
+public struct MetricComparison: Sendable, Codable {
+    public var a: String
+    public var b: String
+    /// "auc" or "ndcg@k".
+    public var statistic: String
+    public var difference: PairedDifference
+    /// The bootstrap p-value after Holm's correction over the family of comparisons of this statistic.
+    public var holmPValue: Estimate
+    /// Sign-flip permutation test on per-user differences (per-user statistics only).
+    public var permutation: PermutationTestResult?
+}
+
+/// The outcome of validating rewards: per-metric statistics, comparisons and the per-pair scores.
+public struct RewardValidationReport: Sendable {
+    public var configuration: RewardValidationConfiguration
+    public var setup: ScoringSetup
+    public var scores: [PairScores]
+    public var metrics: [MetricValidation]
+    public var comparisons: [MetricComparison]
+    /// Users with held-out ratings and rationales (the bootstrap's units).
+    public var users: Int
+    public var likedShare: Double
+    public var rocCurves: [(name: String, curve: ROCCurve)]
+    public var seconds: Double
+}
+
+public enum RewardValidation {
+    /// Scores every held-out pair with every metric and computes the statistics of issue 5: global
+    /// correlations, mean per-user Spearman, ROC-AUC, NDCG/Recall@k, reward precision/recall and a
+    /// threshold sweep, with cluster-bootstrap intervals over users and paired tests.
+    public static func run(setup: ScoringSetup, metrics: [any DescriptionDistance],
+                           configuration: RewardValidationConfiguration, showProgress: Bool = true) throws -> RewardValidationReport {
+        let started = Date()
+        guard !setup.pairs.isEmpty else {
+            throw StoreError.invalidArgument("no held-out ratings of users with rationales in split '\(setup.split)' (\(configuration.heldOutPart) part); \(setup.pairsWithoutRationales) held-out ratings belong to users without rationales")
+        }
+        let reward = ELLMRewardConfiguration(threshold: configuration.threshold, payout: configuration.payout,
+                                             scale: configuration.scale, filterAchieved: false)
+        let progress = ProgressReporter(label: "scoring", unit: "pairs", total: setup.pairs.count * metrics.count,
+                                        enabled: showProgress ? nil : false)
+        var scores: [PairScores] = []
+        for m in metrics {
+            let prepared = try m.prepared(for: setup.context)
+            scores.append(try setup.score(prepared, configuration: reward, progress: progress))
+        }
+        progress.finish()
+
+        // Users are the resampling units: group pair indices by user.
+        var groups: [[Int]] = []
+        var last: Int64?
+        for (k, p) in setup.pairs.enumerated() {
+            if p.userID != last { groups.append([]); last = p.userID }
+            groups[groups.count - 1].append(k)
+        }
+        let ratings = setup.pairs.map(\.rating)
+        let liked = ratings.map { $0 >= configuration.likeThreshold }
+        let likedShare = Double(liked.filter { $0 }.count) / Double(liked.count)
+
+        // Statistics of every metric share the same bootstrap resamples, which makes paired
+        // differences between metrics available from the same replicates.
+        var statistics: [(UserWeights) -> Estimate] = []
+        var perUserNDCG: [UserValues] = []
+        var perUserSpearman: [(UserValues, Int)] = []
+        var usersWithLiked = 0
+        for s in scores {
+            let pairs = UserGroupedPairs(groups.map { g in (x: g.map { s.score[$0] }, y: g.map { ratings[$0] }) })
+            let labels = UserGroupedLabels(groups.map { g in (scores: g.map { s.score[$0] }, labels: g.map { liked[$0] }) })
+            let ranking = groups.map { g in
+                RankingEvaluation.evaluate(scores: g.map { s.score[$0] }, relevance: g.map { liked[$0] ? 1 : 0 }, k: configuration.k)
+            }
+            usersWithLiked = ranking.filter { $0.ndcg.isDefined }.count
+            let ndcg = UserValues(ranking.map(\.ndcg)), recall = UserValues(ranking.map(\.recall))
+            let rho = PerUserCorrelation.spearmanPerUser(groups.map { g in (x: g.map { s.score[$0] }, y: g.map { ratings[$0] }) },
+                                                         minimumCount: configuration.minimumRatingsPerUser)
+            let rhoValues = UserValues(rho)
+            perUserNDCG.append(ndcg)
+            perUserSpearman.append((rhoValues, rho.filter(\.isDefined).count))
+            statistics += [pairs.pearson, pairs.spearman, pairs.kendallTauB, rhoValues.mean, labels.auc, ndcg.mean, recall.mean]
+        }
+        let perMetric = 7
+        let bootstrap = ClusterBootstrap(userCount: groups.count,
+                                         configuration: BootstrapConfiguration(resamples: configuration.bootstrapResamples, seed: configuration.seed))
+        let replicates = bootstrap.run(statistics)
+
+        var results: [MetricValidation] = []
+        var curves: [(String, ROCCurve)] = []
+        for (i, m) in metrics.enumerated() {
+            let s = scores[i]
+            let base = i * perMetric
+            var decision: BinaryDecisionMetrics?
+            var rate: Double?
+            if m.usesRationales {
+                let predicted = s.reward.map { $0 > 0 }
+                decision = BinaryDecisionMetrics(predicted: predicted, actual: liked)
+                rate = Double(predicted.filter { $0 }.count) / Double(predicted.count)
+            }
+            let sorted = s.score.sorted()
+            let grid = (1..<20).map { sorted[min(sorted.count - 1, Int(Double(sorted.count) * Double($0) / 20))] }
+            if case .success(let c) = ROC.curve(scores: s.score, labels: liked) { curves.append((m.name, c)) }
+            results.append(MetricValidation(
+                metric: m.name, summary: m.summary, usesRationales: m.usesRationales,
+                pearson: replicates.estimate(base), spearman: replicates.estimate(base + 1),
+                kendallTauB: replicates.estimate(base + 2), meanUserSpearman: replicates.estimate(base + 3),
+                usersInMeanSpearman: perUserSpearman[i].1, auc: replicates.estimate(base + 4),
+                ndcg: replicates.estimate(base + 5), recall: replicates.estimate(base + 6),
+                usersWithLikedHeldOut: usersWithLiked, rewardDecision: decision, rewardRate: rate,
+                sweep: ThresholdSweep.evaluate(scores: s.score, labels: liked, thresholds: Array(Set(grid)).sorted())))
+        }
+
+        // Paired comparisons: every metric against the baseline control, and every pair of metrics,
+        // on AUC and on per-user NDCG@k; Holm-corrected within each statistic.
+        var comparisons: [MetricComparison] = []
+        let names = metrics.map(\.name)
+        var pairsToCompare: [(Int, Int)] = []
+        for a in 0..<names.count { for b in (a + 1)..<max(a + 1, names.count) { pairsToCompare.append((a, b)) } }
+        for (statName, offset) in [("auc", 4), ("ndcg@\(configuration.k)", 5)] {
+            var family: [MetricComparison] = []
+            for (a, b) in pairsToCompare {
+                let d = replicates.difference(a * perMetric + offset, b * perMetric + offset)
+                var perm: PermutationTestResult?
+                if offset == 5 {
+                    perm = PairedTests.signFlip(differences: UserValues.differences(perUserNDCG[a], perUserNDCG[b]),
+                                                permutations: configuration.permutations, seed: configuration.seed)
+                }
+                family.append(MetricComparison(a: names[a], b: names[b], statistic: statName, difference: d,
+                                               holmPValue: d.pValue, permutation: perm))
+            }
+            let adjusted = MultipleComparisons.holm(family.map(\.difference.pValue))
+            for k in family.indices { family[k].holmPValue = adjusted[k] }
+            comparisons += family
+        }
+        return RewardValidationReport(configuration: configuration, setup: setup, scores: scores, metrics: results,
+                                      comparisons: comparisons, users: groups.count, likedShare: likedShare,
+                                      rocCurves: curves, seconds: Date().timeIntervalSince(started))
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import RecData
+import RecEvaluation
+import RecRewards
+
+/// Renders a `RewardValidationReport` as a terminal table and as a run folder: per-pair CSV,
+/// summary CSV, Markdown, JSON (with the configuration) and a self-contained HTML page.
+public enum ValidationReportWriter {
+    /// The main comparison table.
+    public static func mainTable(_ r: RewardValidationReport) -> ReportTable {
+        var t = ReportTable(header: ["metric", "ROC-AUC", "Spearman", "Kendall τ-b", "Pearson",
+                                     "mean user ρ", "NDCG@\(r.configuration.k)", "Recall@\(r.configuration.k)"])
+        for m in r.metrics {
+            func c(_ e: BootstrapEstimate) -> ReportCell { .estimateWithInterval(e.point, e.interval, digits: 3) }
+            t.append([.text(m.metric), c(m.auc), c(m.spearman), c(m.kendallTauB), c(m.pearson),
+                      c(m.meanUserSpearman), c(m.ndcg), c(m.recall)])
+        }
+        return t
+    }
+
+    /// "reward > 0" as a prediction of "liked", for the rationale metrics.
+    public static func rewardTable(_ r: RewardValidationReport) -> ReportTable {
+        var t = ReportTable(header: ["metric", "threshold", "pairs rewarded", "precision", "recall", "F1"])
+        for m in r.metrics {
+            guard let d = m.rewardDecision, let rate = m.rewardRate else { continue }
+            t.append([.text(m.metric), .text(r.configuration.threshold.description), .number(rate, digits: 3),
+                      .estimate(d.precision, digits: 3), .estimate(d.recall, digits: 3), .estimate(d.f1, digits: 3)])
+        }
+        return t
+    }
+
+    public static func comparisonTable(_ r: RewardValidationReport, baselineOnly: Bool) -> ReportTable {
+        var t = ReportTable(header: ["A", "B", "statistic", "A − B", "95 % CI", "p (bootstrap)", "p (Holm)", "p (sign-flip)"])
+        for c in r.comparisons where !baselineOnly || c.a == r.configuration.baseline || c.b == r.configuration.baseline {
+            t.append([.text(c.a), .text(c.b), .text(c.statistic),
+                      .estimate(c.difference.difference.point, digits: 3),
+                      .text(c.difference.difference.interval.interval.map { String(format: "[%.3f, %.3f]", $0.lower, $0.upper) } ?? "undefined"),
+                      .estimate(c.difference.pValue, digits: 4), .estimate(c.holmPValue, digits: 4),
+                      c.permutation.map { .estimate($0.pValue, digits: 4) } ?? .text("—")])
+        }
+        return t
+    }
+
+    /// The text printed on the terminal.
+    public static func terminal(_ r: RewardValidationReport) -> String {
+        var s = header(r) + "\n\n" + TextTable.render(mainTable(r)) + "\n"
+        let rewards = rewardTable(r)
+        if !rewards.rows.isEmpty { s += "\nELLM reward (reward > 0 predicts liked)\n" + TextTable.render(rewards) + "\n" }
+        let base = comparisonTable(r, baselineOnly: true)
+        if !base.rows.isEmpty { s += "\npaired tests against the no-rationale control \(r.configuration.baseline)\n" + TextTable.render(base) + "\n" }
+        return s
+    }
+
+    static func header(_ r: RewardValidationReport) -> String {
+        let c = r.configuration
+        return """
+        validate-rewards: dataset \(c.dataset), split \(c.split) (\(c.heldOutPart) part), reasoner \(c.reasoner)\(c.rationaleRun.map { " (run \($0))" } ?? "")
+        \(r.setup.pairs.count) held-out ratings of \(r.users) users with rationales (\(String(format: "%.1f", r.likedShare * 100)) % liked, ≥ \(RatingScaleFormat.fmt(c.likeThreshold))); \(r.setup.pairsWithoutRationales) held-out ratings of \(r.setup.usersWithoutRationales) users without rationales left out
+        \(r.setup.context.rationales.texts.count) rationales; threshold \(c.threshold), payout \(c.payout.rawValue), λ = \(c.scale); 95 % intervals: cluster bootstrap over users (\(c.bootstrapResamples) resamples, seed \(c.seed))
+        """
+    }
+
+    // MARK: Files
+
+    /// All the files of a run folder, by name.
+    public static func files(_ r: RewardValidationReport) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        out["pairs.csv"] = Data(pairsCSV(r).utf8)
+        out["summary.csv"] = Data(summaryCSV(r).utf8)
+        out["report.md"] = Data(markdown(r).utf8)
+        out["report.html"] = Data(html(r).utf8)
+        out["report.json"] = try json(r)
+        return out
+    }
+
+    /// Writes the run folder atomically: everything goes to a sibling temporary folder that then
+    /// replaces `directory`, so a failure never leaves a half-written report.
+    public static func write(_ r: RewardValidationReport, to directory: URL) throws {
+        try writeFolder(try files(r), to: directory)
+    }
+
+    /// Leaves only an `error.txt` in the run folder (what the issue asks for on failure).
+    public static func writeError(_ error: any Error, configuration: String, to directory: URL) {
+        try? writeFolder(["error.txt": Data("error: \(error)\n\nconfiguration:\n\(configuration)\n".utf8)], to: directory)
+    }
+
+    static func writeFolder(_ files: [String: Data], to directory: URL) throws {
+        let fm = FileManager.default
+        let parent = directory.deletingLastPathComponent()
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        let tmp = parent.appendingPathComponent(".\(directory.lastPathComponent).tmp-\(getpid())")
+        try? fm.removeItem(at: tmp)
+        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
+        for (name, data) in files { try data.write(to: tmp.appendingPathComponent(name)) }
+        try? fm.removeItem(at: directory)
+        try fm.moveItem(at: tmp, to: directory)
+    }
+
+    static func pairsCSV(_ r: RewardValidationReport) -> String {
+        let w = CSVWriter(lineEnding: "\n")
+        var header = ["user_id", "item_id", "rating", "liked", "timestamp"]
+        for s in r.scores {
+            header += ["\(s.metric).score", "\(s.metric).reward"]
+            if s.bestRationale.contains(where: { $0 != nil }) { header.append("\(s.metric).rationale") }
+        }
+        var out = w.record(header)
+        let ranges = Dictionary(uniqueKeysWithValues: r.setup.users.map { ($0.userID, $0.rationales) })
+        for (k, p) in r.setup.pairs.enumerated() {
+            var row = [r.setup.userExternalIDs[p.userID] ?? String(p.userID), r.setup.itemExternalIDs[p.item],
+                       RatingScaleFormat.fmt(p.rating), p.rating >= r.configuration.likeThreshold ? "1" : "0", String(p.timestamp)]
+            for s in r.scores {
+                row += [String(format: "%.6g", s.score[k]), String(format: "%.6g", s.reward[k])]
+                if s.bestRationale.contains(where: { $0 != nil }) {
+                    row.append(s.bestRationale[k].map { r.setup.context.rationales.texts[ranges[p.userID]!.lowerBound + $0] } ?? "")
+                }
+            }
+            out += w.record(row)
+        }
+        return out
+    }
+
+    static func summaryCSV(_ r: RewardValidationReport) -> String {
+        let w = CSVWriter(lineEnding: "\n")
+        var out = w.record(["metric", "statistic", "value", "ci_lower", "ci_upper", "undefined_reason"])
+        for m in r.metrics {
+            for (name, e) in [("roc_auc", m.auc), ("spearman", m.spearman), ("kendall_tau_b", m.kendallTauB), ("pearson", m.pearson),
+                              ("mean_user_spearman", m.meanUserSpearman), ("ndcg@\(r.configuration.k)", m.ndcg),
+                              ("recall@\(r.configuration.k)", m.recall)] {
+                let ci = e.interval.interval
+                out += w.record([m.metric, name, e.point.value.map { String($0) } ?? "", ci.map { String($0.lower) } ?? "",
+                                 ci.map { String($0.upper) } ?? "", e.point.undefinedReason ?? intervalReason(e.interval) ?? ""])
+            }
+            if let d = m.rewardDecision {
+                for (name, e) in [("reward_precision", d.precision), ("reward_recall", d.recall), ("reward_f1", d.f1)] {
+                    out += w.record([m.metric, name, e.value.map { String($0) } ?? "", "", "", e.undefinedReason ?? ""])
+                }
+            }
+        }
+        return out
+    }
+
+    static func markdown(_ r: RewardValidationReport) -> String {
+        var s = "# Reward validation: \(r.configuration.dataset) / \(r.configuration.split) / \(r.configuration.reasoner)\n\n"
+        s += header(r).split(separator: "\n").map { "- " + $0 }.joined(separator: "\n") + "\n\n"
+        s += "## Agreement with held-out ratings\n\n" + MarkdownTable.render(mainTable(r)) + "\n"
+        let rewards = rewardTable(r)
+        if !rewards.rows.isEmpty { s += "\n## ELLM reward as a prediction of liked\n\n" + MarkdownTable.render(rewards) + "\n" }
+        s += "\n## Paired tests\n\n" + MarkdownTable.render(comparisonTable(r, baselineOnly: false)) + "\n"
+        s += "\nMetrics: " + r.metrics.map { "`\($0.metric)` — \($0.summary)" }.joined(separator: "; ") + ".\n"
+        return s
+    }
+
+    static func json(_ r: RewardValidationReport) throws -> Data {
+        struct Document: Encodable {
+            var configuration: RewardValidationConfiguration
+            var heldOutPairs: Int
+            var users: Int
+            var likedShare: Double
+            var rationales: Int
+            var pairsWithoutRationales: Int
+            var metrics: [MetricValidation]
+            var comparisons: [MetricComparison]
+            var seconds: Double
+        }
+        let doc = Document(configuration: r.configuration, heldOutPairs: r.setup.pairs.count, users: r.users, likedShare: r.likedShare,
+                           rationales: r.setup.context.rationales.texts.count, pairsWithoutRationales: r.setup.pairsWithoutRationales,
+                           metrics: r.metrics, comparisons: r.comparisons, seconds: r.seconds)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try enc.encode(doc)
+    }
+
+    static func html(_ r: RewardValidationReport) -> String {
+        var h = HTMLReport(title: "Reward validation: \(r.configuration.dataset) / \(r.configuration.split) / \(r.configuration.reasoner)")
+        h.paragraph(header(r))
+        h.section("Agreement with held-out ratings")
+        h.table(mainTable(r), caption: "Point estimates with 95 % cluster-bootstrap intervals over users.")
+        let groups = r.metrics.map { BarGroup(label: $0.metric, bars: [BarValue($0.auc.point, interval: $0.auc.interval.interval),
+                                                                        BarValue($0.ndcg.point, interval: $0.ndcg.interval.interval)]) }
+        h.figure(svg: GroupedBarChart(frame: ChartFrame(width: 760, height: 380, title: "ROC-AUC and NDCG@\(r.configuration.k) by metric", yLabel: "value"),
+                                      seriesNames: ["ROC-AUC", "NDCG@\(r.configuration.k)"], groups: groups, yRange: 0...1).svg(),
+                 caption: "Error bars: 95 % bootstrap intervals. AUC 0.5 is chance.")
+        if !r.rocCurves.isEmpty {
+            h.figure(svg: LineChart.roc(title: "ROC: score as a predictor of liked", curves: r.rocCurves).svg(),
+                     caption: "One curve per metric over all held-out pairs.")
+        }
+        let rewards = rewardTable(r)
+        if !rewards.rows.isEmpty {
+            h.section("ELLM reward")
+            h.table(rewards, caption: "Reward > 0 as a prediction of a liked held-out rating.")
+            let series = r.metrics.filter(\.usesRationales).map { m in
+                LineSeries(name: m.metric, points: m.sweep.compactMap { p in p.metrics.precision.value.map { ChartPoint(p.positiveRate, $0) } }, markers: true)
+            }
+            h.figure(svg: LineChart(frame: ChartFrame(width: 640, height: 400, title: "Threshold sweep", xLabel: "share of pairs rewarded", yLabel: "precision (liked)"),
+                                    series: series, xRange: 0...1, yRange: 0...1).svg(),
+                     caption: "Precision of \"score > t\" against the share of pairs it rewards, for thresholds t at score quantiles; the baseline is the liked share (\(String(format: "%.2f", r.likedShare))).")
+        }
+        h.section("Score distribution per held-out rating")
+        let values = Set(r.setup.pairs.map(\.rating)).sorted()
+        for s in r.scores {
+            let groups = values.map { v in
+                DistributionGroup(label: RatingScaleFormat.fmt(v), values: r.setup.pairs.indices.filter { r.setup.pairs[$0].rating == v }.map { s.score[$0] })
+            }
+            h.figure(svg: DistributionChart(frame: ChartFrame(width: 560, height: 320, title: s.metric, xLabel: "held-out rating", yLabel: "score"),
+                                            groups: groups).svg(),
+                     caption: "\(s.metric): score by held-out rating (a valid reward rises with the rating).")
+        }
+        h.section("Paired tests")
+        h.table(comparisonTable(r, baselineOnly: false), caption: "Paired bootstrap on the same user resamples; Holm-corrected within each statistic; sign-flip permutation test on per-user NDCG differences.")
+        if let data = try? json(r), let text = String(data: data, encoding: .utf8) {
+            h.preformatted(text.count > 4000 ? String(text.prefix(4000)) + "\n…" : text, heading: "Configuration and results (report.json)")
+        }
+        return h.render()
+    }
+}
+
+func intervalReason(_ i: IntervalEstimate) -> String? {
+    if case .undefined(let r) = i { return r }
+    return nil
+}
+
+/// Rating values as people write them ("4", "3.5").
+enum RatingScaleFormat {
+    static func fmt(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
+}
