@@ -80,7 +80,7 @@ let package = Package(
 
         // Reward validation against held-out ratings: metrics x statistics x reports.
         .target(name: "RecValidation",
-                dependencies: ["RecRewards", "RecDistances", "RecEvaluation", "RecData", "RecKit"],
+                dependencies: ["RecRewards", "RecDistances", "RecEvaluation", "RecData", "RecNumerics", "RecKit"],
                 swiftSettings: numericFlags),
 
         // MARK: Command-line tools.
@@ -111,12 +111,33 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: Notebooks as scripts (runnable examples).
+        .executableTarget(
+            name: "notebook-custom-metric",
+            dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEmbedding", "RecReasoning", "RecData", "RecNumerics"],
+            path: "Notebooks-as-Scripts/custom-metric",
+            swiftSettings: strict
+        ),
+
         // MARK: Benchmarks (executables that print figures; never timed unit tests).
         .executableTarget(
             name: "bench-import",
             dependencies: ["RecData", "RecNumerics",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Benchmarks/bench-import",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "bench-similarity",
+            dependencies: ["RecDistances", "RecNumerics", "RecKit",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Benchmarks/bench-similarity",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "bench-dqn",
+            dependencies: ["RecAgents", "RecNN", "RecData", "RecNumerics", "RecKit"],
+            path: "Sources/Benchmarks/bench-dqn",
             swiftSettings: strict
         ),
         .executableTarget(

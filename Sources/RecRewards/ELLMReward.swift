@@ -59,9 +59,11 @@ public struct ResolvedThresholds: Sendable {
 
     /// Resolves `threshold` for every rationale. Percentiles are estimated on a seeded sample of
     /// at most `sampleSize` catalog items (all items when the catalog is smaller), scored with
-    /// the metric itself so the threshold lives on the metric's own scale.
+    /// the metric itself so the threshold lives on the metric's own scale. 256 items put the 0.9
+    /// quantile within about ±2 percentage points of the catalog's, at a fraction of the cost of
+    /// scoring every rationale against the whole catalog with the token-level metrics.
     public static func resolve(_ threshold: RewardThreshold, metric: any DescriptionDistance, context: ScoringContext,
-                               users: [UserQuery], sampleSize: Int = 512) throws -> ResolvedThresholds {
+                               users: [UserQuery], sampleSize: Int = 256) throws -> ResolvedThresholds {
         let count = context.rationales.texts.count
         switch threshold {
         case .absolute(let t):

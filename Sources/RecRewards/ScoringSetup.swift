@@ -96,8 +96,11 @@ public struct ScoringSetup: Sendable {
         }
         if needs.contains(.tokenEmbeddings) {
             guard let enc = encoders.tokens else { throw MetricError.missingInput(metric: "(token metrics)", what: "a BERT encoder for token embeddings") }
-            itemTok = try enc.tokenEmbeddings(items.map(\.text), batchSize: encoders.batchSize)
-            ratTok = try enc.tokenEmbeddings(texts, batchSize: encoders.batchSize)
+            let cache = try EmbeddingCache(store: store)
+            let p1 = ProgressReporter(label: "item token embeddings", unit: "texts", enabled: showProgress ? nil : false)
+            itemTok = try cache.tokenEmbeddings(items.map(\.text), encoder: enc, batchSize: encoders.batchSize, progress: p1)
+            let p2 = ProgressReporter(label: "rationale token embeddings", unit: "texts", enabled: showProgress ? nil : false)
+            ratTok = try cache.tokenEmbeddings(texts, encoder: enc, batchSize: encoders.batchSize, progress: p2)
         }
         let catalog = ScoringCatalog(texts: items.map(\.text), embeddings: itemEmb, tokenEmbeddings: itemTok, popularity: popularity)
         let context = ScoringContext(catalog: catalog, rationales: RationaleSet(texts: texts, embeddings: ratEmb, tokenEmbeddings: ratTok), seed: seed)

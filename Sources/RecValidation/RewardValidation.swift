@@ -3,6 +3,7 @@ import RecData
 import RecDistances
 import RecEvaluation
 import RecKit
+import RecNumerics
 import RecRewards
 
 /// Everything that determines a validation run; stored with the report so it can be reproduced.
@@ -90,6 +91,27 @@ public struct RewardValidationReport: Sendable {
 }
 
 public enum RewardValidation {
+    /// Scores the pairs with every metric, metrics spread over the machine's cores. Each worker's
+    /// GEMMs are small (one user's items × rationales), so OpenBLAS runs single-threaded meanwhile
+    /// and the parallelism comes from the metrics.
+    static func scoreAll(setup: ScoringSetup, metrics: [any DescriptionDistance], configuration: ELLMRewardConfiguration,
+                         progress: ProgressReporter) throws -> [PairScores] {
+        let threads = min(ProcessInfo.processInfo.activeProcessorCount, metrics.count)
+        let slots = ScoreSlots(count: metrics.count)
+        let previousBLAS = BLASRuntime.threads
+        if threads > 1 { BLASRuntime.setThreads(1) }
+        defer { if threads > 1 { BLASRuntime.setThreads(previousBLAS) } }
+        DispatchQueue.concurrentPerform(iterations: max(threads, 1)) { _ in
+            while let i = slots.claim() {
+                slots.store(i, Result {
+                    let prepared = try metrics[i].prepared(for: setup.context)
+                    return try setup.score(prepared, configuration: configuration, progress: progress)
+                })
+            }
+        }
+        return try slots.results.map { try $0.get() }
+    }
+
     /// Scores every held-out pair with every metric and computes the statistics of issue 5: global
     /// correlations, mean per-user Spearman, ROC-AUC, NDCG/Recall@k, reward precision/recall and a
     /// threshold sweep, with cluster-bootstrap intervals over users and paired tests.
@@ -103,11 +125,7 @@ public enum RewardValidation {
                                              scale: configuration.scale, filterAchieved: false)
         let progress = ProgressReporter(label: "scoring", unit: "pairs", total: setup.pairs.count * metrics.count,
                                         enabled: showProgress ? nil : false)
-        var scores: [PairScores] = []
-        for m in metrics {
-            let prepared = try m.prepared(for: setup.context)
-            scores.append(try setup.score(prepared, configuration: reward, progress: progress))
-        }
+        let scores = try scoreAll(setup: setup, metrics: metrics, configuration: reward, progress: progress)
         progress.finish()
 
         // Users are the resampling units: group pair indices by user.
@@ -123,7 +141,7 @@ public enum RewardValidation {
 
         // Statistics of every metric share the same bootstrap resamples, which makes paired
         // differences between metrics available from the same replicates.
-        var statistics: [(UserWeights) -> Estimate] = []
+        var statistics: [@Sendable (UserWeights) -> Estimate] = []
         var perUserNDCG: [UserValues] = []
         var perUserSpearman: [(UserValues, Int)] = []
         var usersWithLiked = 0
@@ -145,7 +163,7 @@ public enum RewardValidation {
         let perMetric = 7
         let bootstrap = ClusterBootstrap(userCount: groups.count,
                                          configuration: BootstrapConfiguration(resamples: configuration.bootstrapResamples, seed: configuration.seed))
-        let replicates = bootstrap.run(statistics)
+        let replicates = bootstrap.run(statistics, threads: ProcessInfo.processInfo.activeProcessorCount)
 
         var results: [MetricValidation] = []
         var curves: [(String, ROCCurve)] = []
@@ -198,4 +216,20 @@ public enum RewardValidation {
                                       comparisons: comparisons, users: groups.count, likedShare: likedShare,
                                       rocCurves: curves, seconds: Date().timeIntervalSince(started))
     }
+}
+
+/// Work queue and result slots of `scoreAll`, shared by its worker threads.
+private final class ScoreSlots: @unchecked Sendable {
+    private var next = 0
+    private var slots: [Result<PairScores, any Error>?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func claim() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < slots.count else { return nil }
+        next += 1
+        return next - 1
+    }
+    func store(_ i: Int, _ r: Result<PairScores, any Error>) { lock.lock(); slots[i] = r; lock.unlock() }
+    var results: [Result<PairScores, any Error>] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
 }

@@ -59,6 +59,18 @@ private final class InterruptedEncoder: SentenceEncoder, @unchecked Sendable {
         #expect(m.rows == 40 && m.cols == 384)
     }
 
+    @Test func tokenEmbeddingsAreCachedExactly() throws {
+        let encoder = try BERTSentenceEncoder(modelDirectory: try ModelStore().ensureMiniLM())
+        let cache = try EmbeddingCache(store: try Self.store())
+        let texts = Array(Self.texts.prefix(12))
+        let first = try cache.tokenEmbeddings(texts, encoder: encoder, chunkSize: 5)
+        let direct = try encoder.tokenEmbeddings(texts)
+        #expect(first == direct)
+        let again = try cache.tokenEmbeddings(texts, encoder: encoder)
+        #expect(again == first)
+        #expect(first[0].rows == encoder.tokenize(texts[0]).count - 2)
+    }
+
     @Test func keysAreContentHashes() {
         #expect(EmbeddingCache.key("a") == EmbeddingCache.key("a"))
         #expect(EmbeddingCache.key("a") != EmbeddingCache.key("a "))

@@ -39,6 +39,7 @@ struct Embed: ParsableCommand {
     @OptionGroup var encoderOptions: EncoderOptions
     @Option(help: "Dataset name.") var dataset: String
     @Option(name: .customLong("batch-size"), help: "Texts per forward pass.") var batchSize = 32
+    @Flag(help: "Also cache token-level embeddings (for the bertscore-f1 and maxsim metrics).") var tokens = false
     @Flag(help: "No progress line.") var quiet = false
 
     func run() throws {
@@ -52,6 +53,11 @@ struct Embed: ParsableCommand {
             let before = try cache.count(modelID: encoder.modelID)
             let (ids, m) = try cache.itemEmbeddings(dataset: d, encoder: encoder, batchSize: batchSize, progress: progress)
             let after = try cache.count(modelID: encoder.modelID)
+            if tokens {
+                let items = try s.items(dataset: d)
+                let p = ProgressReporter(label: "token embeddings \(dataset)", unit: "items", enabled: quiet ? false : nil)
+                _ = try cache.tokenEmbeddings(items.map(\.text), encoder: encoder, batchSize: batchSize, progress: p)
+            }
             print("embedded \(ids.count) item texts of '\(dataset)' with \(encoder.directory.lastPathComponent) (\(m.cols) dimensions); \(after - before) distinct texts newly encoded, \(after) cached for this model")
         } catch {
             throw fail(error)

@@ -16,26 +16,35 @@ struct TokenMatching {
         guard X.matrix.rows > 0, Y.matrix.rows > 0 else { return (P, R) }
         let S = Kernels.gemm(X.matrix, Y.matrix, transposeB: true)  // item tokens × rationale tokens
         let ny = S.cols
+        // Row maxima are contiguous; column maxima are folded in row by row, so both passes run
+        // over contiguous memory and vectorise.
+        var colMax = [Float](repeating: 0, count: ny)
         S.storage.withUnsafeBufferPointer { s in
-            for i in 0..<items.count {
-                let xr = X.offsets[i]..<X.offsets[i + 1]
-                for j in 0..<rats.count {
-                    let yr = Y.offsets[j]..<Y.offsets[j + 1]
-                    guard !xr.isEmpty, !yr.isEmpty else { continue }
-                    var p = 0.0
-                    for x in xr {
-                        var best = -Float.infinity
-                        for y in yr { best = max(best, s[x * ny + y]) }
-                        p += Double(best)
+            colMax.withUnsafeMutableBufferPointer { cm in
+                for i in 0..<items.count {
+                    let xr = X.offsets[i]..<X.offsets[i + 1]
+                    guard !xr.isEmpty else { continue }
+                    // Column maxima over this item's token rows, for every rationale token at once.
+                    cm.baseAddress!.update(from: s.baseAddress! + xr.lowerBound * ny, count: ny)
+                    for x in xr.dropFirst() {
+                        let row = s.baseAddress! + x * ny
+                        for y in 0..<ny { cm[y] = max(cm[y], row[y]) }
                     }
-                    var r = 0.0
-                    for y in yr {
-                        var best = -Float.infinity
-                        for x in xr { best = max(best, s[x * ny + y]) }
-                        r += Double(best)
+                    for j in 0..<rats.count {
+                        let yr = Y.offsets[j]..<Y.offsets[j + 1]
+                        guard !yr.isEmpty else { continue }
+                        var p: Float = 0
+                        for x in xr {
+                            let row = s.baseAddress! + x * ny
+                            var best = row[yr.lowerBound]
+                            for y in yr.dropFirst() { best = max(best, row[y]) }
+                            p += best
+                        }
+                        var r: Float = 0
+                        for y in yr { r += cm[y] }
+                        P[i, j] = p / Float(xr.count)
+                        R[i, j] = r / Float(yr.count)
                     }
-                    P[i, j] = Float(p / Double(xr.count))
-                    R[i, j] = Float(r / Double(yr.count))
                 }
             }
         }

@@ -76,13 +76,20 @@ public struct TokenJaccard: DescriptionDistance {
     public var range: ClosedRange<Double>? { 0...1 }
 
     public func similarities(items: [Int], user: UserQuery, context: ScoringContext) -> Matrix {
-        let itemSets = items.map { Set(LexicalTokenizer.tokens(context.catalog.texts[$0])) }
+        // Item word sets come from the catalog lexicon (tokenised once per run); a rationale word
+        // missing from the catalog can only enlarge the union.
+        let lex = context.catalog.lexicon
         var out = Matrix(rows: items.count, cols: user.rationales.count)
         for (j, r) in user.rationales.enumerated() {
-            let q = Set(LexicalTokenizer.tokens(context.rationales.texts[r]))
-            for (i, s) in itemSets.enumerated() {
-                let union = q.union(s).count
-                out[i, j] = union == 0 ? 0 : Float(q.intersection(s).count) / Float(union)
+            let q = lex.query(context.rationales.texts[r])
+            let known = Set(q.known.keys)
+            let unknown = q.unknown.count
+            for (i, item) in items.enumerated() {
+                let doc = lex.documents[item]
+                var common = 0
+                for (t, _) in doc where known.contains(t) { common += 1 }
+                let union = doc.count + known.count + unknown - common
+                out[i, j] = union == 0 ? 0 : Float(common) / Float(union)
             }
         }
         return out

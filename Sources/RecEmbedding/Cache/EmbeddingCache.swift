@@ -37,6 +37,18 @@ public struct EmbeddingCache: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("embedding-v2-tokens") { db in
+            // Token-level states for BERTScore/MaxSim: one blob of rows × dimension floats per text.
+            try db.execute(sql: """
+                CREATE TABLE token_embedding (
+                    model_id TEXT NOT NULL,
+                    text_hash BLOB NOT NULL,
+                    rows INTEGER NOT NULL,
+                    vector BLOB NOT NULL,
+                    PRIMARY KEY (model_id, text_hash)
+                ) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 
@@ -56,9 +68,7 @@ public struct EmbeddingCache: Sendable {
             return try keys.map { k -> [Float]? in
                 guard let blob = try Data.fetchOne(stmt, arguments: [modelID, k]) else { return nil }
                 guard blob.count == dimension * 4 else { return nil }  // a different model under the same id: re-encode
-                return blob.withUnsafeBytes { raw in
-                    (0..<dimension).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-                }
+                return EmbeddingCache.floats(blob)
             }
         }
     }
@@ -97,13 +107,9 @@ public struct EmbeddingCache: Sendable {
             try store.pool.write { db in
                 let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO embedding(model_id, text_hash, vector) VALUES (?, ?, ?)")
                 for (r, i) in chunk.enumerated() {
-                    let row = m.storage[(r * d)..<((r + 1) * d)]
+                    let row = Array(m.storage[(r * d)..<((r + 1) * d)])
                     out.storage.replaceSubrange((i * d)..<((i + 1) * d), with: row)
-                    var blob = Data(count: d * 4)
-                    blob.withUnsafeMutableBytes { raw in
-                        for (k, x) in row.enumerated() { raw.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: k * 4, as: UInt32.self) }
-                    }
-                    try stmt.execute(arguments: [encoder.modelID, EmbeddingCache.key(texts[i]), blob])
+                    try stmt.execute(arguments: [encoder.modelID, EmbeddingCache.key(texts[i]), EmbeddingCache.blob(row)])
                 }
             }
             progress?.advance(by: chunk.count)
@@ -116,6 +122,63 @@ public struct EmbeddingCache: Sendable {
         }
         progress?.finish()
         return out
+    }
+
+    /// Token-level embeddings (final hidden states, specials excluded) of `texts`, read from the
+    /// cache where present and computed (and cached, committing per chunk) where not.
+    public func tokenEmbeddings(_ texts: [String], encoder: BERTSentenceEncoder, batchSize: Int = 32, chunkSize: Int = 256,
+                                progress: ProgressReporter? = nil) throws -> [Matrix] {
+        let d = encoder.dimension
+        let model = encoder.modelID + ":tokens"
+        let keys = texts.map(EmbeddingCache.key)
+        var out = [Matrix?](repeating: nil, count: texts.count)
+        try store.pool.read { db in
+            let stmt = try db.cachedStatement(sql: "SELECT rows, vector FROM token_embedding WHERE model_id = ? AND text_hash = ?")
+            for (i, k) in keys.enumerated() {
+                guard let row = try Row.fetchOne(stmt, arguments: [model, k]) else { continue }
+                let rows: Int = row[0], blob: Data = row[1]
+                guard blob.count == rows * d * 4 else { continue }
+                out[i] = Matrix(rows: rows, cols: d, storage: EmbeddingCache.floats(blob))
+            }
+        }
+        progress?.total = texts.count
+        var missing: [Int] = []
+        var seen = Set<Data>()
+        for i in texts.indices where out[i] == nil && seen.insert(keys[i]).inserted { missing.append(i) }
+        progress?.advance(by: texts.count - missing.count)
+        var start = 0
+        while start < missing.count {
+            let chunk = Array(missing[start..<min(start + chunkSize, missing.count)])
+            let ms = try encoder.tokenEmbeddings(chunk.map { texts[$0] }, batchSize: batchSize)
+            try store.pool.write { db in
+                let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO token_embedding(model_id, text_hash, rows, vector) VALUES (?, ?, ?, ?)")
+                for (m, i) in zip(ms, chunk) {
+                    out[i] = m
+                    try stmt.execute(arguments: [model, keys[i], m.rows, EmbeddingCache.blob(m.storage)])
+                }
+            }
+            progress?.advance(by: chunk.count)
+            start += chunkSize
+        }
+        // Repeated texts share the first occurrence's states.
+        var byKey: [Data: Matrix] = [:]
+        for (i, m) in out.enumerated() { if let m { byKey[keys[i]] = m } }
+        progress?.finish()
+        return keys.map { byKey[$0]! }
+    }
+
+    static func blob(_ v: [Float]) -> Data {
+        var data = Data(count: v.count * 4)
+        data.withUnsafeMutableBytes { raw in
+            for (k, x) in v.enumerated() { raw.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: k * 4, as: UInt32.self) }
+        }
+        return data
+    }
+
+    static func floats(_ blob: Data) -> [Float] {
+        blob.withUnsafeBytes { raw in
+            (0..<(blob.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+        }
     }
 
     /// Embeddings of every item text of a dataset, in item-id order, with the item ids.
