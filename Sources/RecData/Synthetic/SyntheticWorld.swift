@@ -147,11 +147,18 @@ public struct SyntheticWorld: DatasetImporter {
         return (title, phrasings[g.nextIndex(phrasings.count)])
     }
 
-    /// The true preference statement: a faithful verbalisation of the latent taste.
+    /// The true preference statement: what the user values, one sentence per latent preference
+    /// (categories and weight class, wanted features, price tier). It states attractions only,
+    /// as rationales do: a similarity reward cannot express "avoids", and a clause naming the
+    /// disliked feature would pull items *with* that feature closer. The aversion is kept in
+    /// `avoidance(_:)` and in the user's attributes.
     static func statement(_ t: Taste) -> String {
         let cats = t.categories.map { categories[$0].plural }.joined(separator: " and ")
-        return "Prefers \(weights[t.weight]) \(cats) that are \(t.features[0]) and \(t.features[1]), at a \(tiers[t.tier]) price, and avoids anything \(t.dislikedFeature)."
+        return "Prefers \(weights[t.weight]) \(cats). Looks for products that are \(t.features[0]) and \(t.features[1]). Shops at a \(tiers[t.tier]) price."
     }
+
+    /// The user's aversion, as a sentence.
+    static func avoidance(_ t: Taste) -> String { "Avoids anything \(t.dislikedFeature)." }
 
     public func run(into w: DatasetWriter) throws {
         let root = SeededGenerator(seed: configuration.seed)
@@ -183,6 +190,7 @@ public struct SyntheticWorld: DatasetImporter {
                 "categories": t.categories.map { SyntheticWorld.categories[$0].name }.joined(separator: "|"),
                 "features": t.features.joined(separator: "|"), "tier": SyntheticWorld.tiers[t.tier],
                 "weight": SyntheticWorld.weights[t.weight], "disliked_feature": t.dislikedFeature,
+                "avoidance_statement": SyntheticWorld.avoidance(t),
                 "utility_mean": String(mean), "utility_sd": String(sd), "noise": String(configuration.noise),
             ]
             let user = try w.putUser(externalID: "u\(uIndex + 1)", attributes: model, preference: SyntheticWorld.statement(t))
