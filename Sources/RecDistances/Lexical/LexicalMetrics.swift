@@ -22,13 +22,12 @@ public struct TFIDFCosine: DescriptionDistance {
             guard norm > 0 else { continue }
             norm = norm.squareRoot()
             for (i, item) in items.enumerated() {
-                var dot = 0.0, dn = 0.0
+                var dot = 0.0
                 for (t, c) in lex.documents[item] {
-                    let w = Double(c) * lex.tfidfIDF(lex.documentFrequency[t])
-                    dn += w * w
-                    if let a = qw[t] { dot += a * w }
+                    if let a = qw[t] { dot += a * Double(c) * lex.tfidfIDF(lex.documentFrequency[t]) }
                 }
-                if dn > 0 { out[i, j] = Float(dot / (norm * dn.squareRoot())) }
+                let dn = lex.tfidfNorms[item]
+                if dn > 0 { out[i, j] = Float(dot / (norm * dn)) }
             }
         }
         return out

@@ -47,6 +47,8 @@ public struct Lexicon: Sendable {
     /// Per item: (term id, count), sorted by term id.
     public private(set) var documents: [[(term: Int, count: Int)]] = []
     public private(set) var averageLength: Double = 0
+    /// Euclidean norm of each item's TF-IDF vector, computed once for every rationale to share.
+    public private(set) var tfidfNorms: [Double] = []
     public var documentCount: Int { documents.count }
 
     public init(documents texts: [String]) {
@@ -64,6 +66,12 @@ public struct Lexicon: Sendable {
             documents.append(doc)
         }
         averageLength = texts.isEmpty ? 0 : Double(total) / Double(texts.count)
+        tfidfNorms = documents.map { doc in
+            doc.reduce(0.0) { acc, tc in
+                let w = Double(tc.count) * tfidfIDF(documentFrequency[tc.term])
+                return acc + w * w
+            }.squareRoot()
+        }
     }
 
     public func documentFrequency(of term: String) -> Int { vocabulary[term].map { documentFrequency[$0] } ?? 0 }
