@@ -191,6 +191,9 @@ func filmStore(_ importer: FilmImporter) throws -> RatingStore {
             #expect(try await o.rationales(for: p).texts == [users.first { $0.id == p.userID }!.preference!])
         }
         let s = try OracleReasoner(store: store, dataset: "synth", granularity: .sentences)
-        #expect(try await s.rationales(for: b.profiles()[0]).texts.count == 1)
+        // One rationale per stated preference: categories, features, price.
+        let sentences = try await s.rationales(for: b.profiles()[0]).texts
+        #expect(sentences.count == 3)
+        #expect(sentences.joined(separator: " ") == users.first { $0.id == b.profiles()[0].userID }!.preference!)
     }
 }
