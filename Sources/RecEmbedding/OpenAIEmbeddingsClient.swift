@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import RecKit
 import RecNumerics
 
 /// Errors of the embeddings client. Messages never contain the API key.
@@ -10,6 +8,8 @@ public enum EmbeddingsClientError: Error, CustomStringConvertible {
     case http(status: Int, body: String)
     case malformedResponse(String)
     case transport(String)
+    /// The last failure was retryable (429, 5xx, time-out, connection) but the retries ran out;
+    /// `last` is the HTTP client's message (URL, status or cause, attempts, body preview).
     case retriesExhausted(attempts: Int, last: String)
 
     public var description: String {
@@ -27,11 +27,15 @@ public enum EmbeddingsClientError: Error, CustomStringConvertible {
 /// server, Ollama's OpenAI API, text-embeddings-inference), usable wherever a `SentenceEncoder`
 /// is expected.
 ///
-/// Requests are batched; 429, 5xx and time-outs are retried with exponential backoff and full
-/// jitter, honouring `Retry-After`. The API key is read from an environment variable at request
-/// time and only ever sent in the `Authorization` header.
+/// Requests are batched and sent with RecKit's `JSONHTTPClient`, the client the chat reasoner
+/// uses: 429, 5xx, time-outs and broken connections are retried with exponential backoff and
+/// jitter, honouring `Retry-After` on 429/503. The API key is read from an environment variable
+/// at request time and only ever sent in the `Authorization` header.
+///
+/// `encode` is synchronous (the `SentenceEncoder` protocol) and blocks its thread until the
+/// requests are done; see `Blocking.wait` for why that is safe, though wasteful, from async code.
 public final class OpenAIEmbeddingsClient: SentenceEncoder, @unchecked Sendable {
-    // @unchecked: all stored properties are immutable; URLSession is thread-safe.
+    // @unchecked: `configuration` and `modelID` are immutable; the cached HTTP client is guarded by `lock`.
 
     /// Client settings.
     public struct Configuration: Sendable {
@@ -46,7 +50,7 @@ public final class OpenAIEmbeddingsClient: SentenceEncoder, @unchecked Sendable 
         public var apiKeyVariable: String?
         /// Texts per request at most (the `batchSize` argument of `encode` can only lower it).
         public var maxBatchSize: Int
-        /// Retries after the first attempt.
+        /// Retries after the first attempt (`RetryPolicy.maxAttempts` is this plus one).
         public var maxRetries: Int
         /// First backoff in seconds; doubles per retry up to `maxBackoff`.
         public var initialBackoff: Double
@@ -71,152 +75,135 @@ public final class OpenAIEmbeddingsClient: SentenceEncoder, @unchecked Sendable 
             self.timeout = timeout
             self.normalize = normalize
         }
+
+        /// The retry policy these settings describe. Bodies that fail to decode are not retried
+        /// (a server that answers with the wrong width will do so again).
+        public var retryPolicy: RetryPolicy {
+            RetryPolicy(maxAttempts: max(0, maxRetries) + 1, initialBackoff: initialBackoff, multiplier: 2,
+                        maxBackoff: maxBackoff, maxRetryAfter: max(120, maxBackoff), retryInvalidBody: false)
+        }
     }
 
     public let configuration: Configuration
     public var dimension: Int { configuration.dimension }
     /// `openai:<host><path>:<model>[:d<dimensions>][:norm]` — the endpoint and model, not the key.
     public let modelID: String
-    private let session: URLSession
+    private let lock = NSLock()
+    /// The HTTP client for the key last read (the key can change between calls; headers cannot).
+    private var cached: (key: String?, client: JSONHTTPClient)?
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        let c = URLSessionConfiguration.ephemeral
-        c.timeoutIntervalForRequest = configuration.timeout
-        c.timeoutIntervalForResource = configuration.timeout * 2
-        session = URLSession(configuration: c)
         var id = "openai:\(configuration.baseURL.host ?? "")\(configuration.baseURL.port.map { ":\($0)" } ?? "")\(configuration.baseURL.path):\(configuration.model)"
         if let d = configuration.requestDimensions { id += ":d\(d)" }
         if configuration.normalize { id += ":norm" }
         modelID = id
     }
 
-    deinit { session.finishTasksAndInvalidate() }
-
     public func encode(_ texts: [String], batchSize: Int) throws -> Matrix {
         let d = configuration.dimension
         var out = Matrix(rows: texts.count, cols: d)
+        guard !texts.isEmpty else { return out }
+        let client = try httpClient()
         let step = max(1, min(batchSize, configuration.maxBatchSize))
-        var start = 0
-        while start < texts.count {
-            let end = min(start + step, texts.count)
-            let vectors = try requestWithRetries(Array(texts[start..<end]))
-            for (i, v) in vectors.enumerated() {
-                out.storage.replaceSubrange(((start + i) * d)..<((start + i + 1) * d), with: v)
+        let batches = stride(from: 0, to: texts.count, by: step).map { start in Array(texts[start..<min(start + step, texts.count)]) }
+        let vectors: [[[Float]]] = try Blocking.wait { [self] in
+            var all: [[[Float]]] = []
+            for batch in batches { all.append(try await self.request(batch, client: client)) }
+            return all
+        }
+        var row = 0
+        for batch in vectors {
+            for v in batch {
+                out.storage.replaceSubrange((row * d)..<((row + 1) * d), with: v)
+                row += 1
             }
-            start = end
         }
         if configuration.normalize { Kernels.l2NormalizeRows(&out) }
         return out
     }
 
+    /// `Retry-After` as seconds: delta-seconds or an HTTP date (`RetryPolicy.parseRetryAfter`).
+    static func retryAfter(_ value: String?) -> Double? { RetryPolicy.parseRetryAfter(value) }
+
     // MARK: Requests
 
-    private enum Attempt {
-        case success([[Float]])
-        case retry(after: Double?, reason: String)
+    private struct Request: Encodable, Sendable {
+        var model: String
+        var input: [String]
+        var encoding_format = "float"
+        /// Omitted when nil.
+        var dimensions: Int?
     }
 
-    private func requestWithRetries(_ texts: [String]) throws -> [[Float]] {
-        var attempt = 0
-        while true {
-            switch try perform(texts) {
-            case .success(let v):
-                return v
-            case .retry(let retryAfter, let reason):
-                guard attempt < configuration.maxRetries else {
-                    throw EmbeddingsClientError.retriesExhausted(attempts: attempt + 1, last: reason)
-                }
-                let cap = min(configuration.maxBackoff, configuration.initialBackoff * pow(2, Double(attempt)))
-                // Full jitter keeps many clients that failed together from retrying together.
-                var delay = Double.random(in: (cap / 2)...max(cap / 2, cap))
-                if let retryAfter { delay = max(delay, min(retryAfter, max(configuration.maxBackoff, retryAfter))) }
-                Thread.sleep(forTimeInterval: delay)
-                attempt += 1
-            }
-        }
-    }
+    /// A 2xx body the client cannot use; becomes `EmbeddingsClientError.malformedResponse`.
+    private struct Malformed: Error, CustomStringConvertible { var description: String }
 
-    private func perform(_ texts: [String]) throws -> Attempt {
-        var request = URLRequest(url: configuration.baseURL.appendingPathComponent("embeddings"))
-        request.httpMethod = "POST"
-        request.timeoutInterval = configuration.timeout
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    /// The HTTP client with the current key in its headers.
+    private func httpClient() throws -> JSONHTTPClient {
+        var key: String?
         if let v = configuration.apiKeyVariable {
-            guard let key = ProcessInfo.processInfo.environment[v], !key.isEmpty else { throw EmbeddingsClientError.missingAPIKey(variable: v) }
-            request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+            guard let k = ProcessInfo.processInfo.environment[v], !k.isEmpty else { throw EmbeddingsClientError.missingAPIKey(variable: v) }
+            key = k
         }
-        var body: [String: Any] = ["model": configuration.model, "input": texts, "encoding_format": "float"]
-        if let d = configuration.requestDimensions { body["dimensions"] = d }
-        request.httpBody = try JSONSerialization.data(withJSONObject: body)
-
-        let (data, response, error) = send(request)
-        if let error {
-            let ns = error as NSError
-            let retryable: Set<Int> = [NSURLErrorTimedOut, NSURLErrorNetworkConnectionLost, NSURLErrorCannotConnectToHost,
-                                       NSURLErrorNotConnectedToInternet, NSURLErrorDNSLookupFailed, NSURLErrorCannotFindHost]
-            if ns.domain == NSURLErrorDomain && retryable.contains(ns.code) {
-                return .retry(after: nil, reason: "transport: \(ns.localizedDescription)")
-            }
-            throw EmbeddingsClientError.transport(ns.localizedDescription)
+        return lock.withLock {
+            if let cached, cached.key == key { return cached.client }
+            let c = configuration
+            let client = JSONHTTPClient(baseURL: c.baseURL, headers: key.map { ["Authorization": "Bearer \($0)"] } ?? [:],
+                                        timeout: c.timeout, retryPolicy: c.retryPolicy)
+            cached = (key, client)
+            return client
         }
-        guard let http = response as? HTTPURLResponse else { throw EmbeddingsClientError.transport("no HTTP response") }
-        let status = http.statusCode
-        let snippet = String(decoding: (data ?? Data()).prefix(500), as: UTF8.self)
-        if status == 429 || status == 408 || (500...599).contains(status) {
-            return .retry(after: Self.retryAfter(http.value(forHTTPHeaderField: "Retry-After")), reason: "HTTP \(status): \(snippet)")
-        }
-        guard (200...299).contains(status) else { throw EmbeddingsClientError.http(status: status, body: snippet) }
-        return .success(try parse(data ?? Data(), expected: texts.count))
     }
 
-    /// Runs one request synchronously (`encode` is synchronous by protocol).
-    private func send(_ request: URLRequest) -> (Data?, URLResponse?, (any Error)?) {
-        final class Box: @unchecked Sendable { var value: (Data?, URLResponse?, (any Error)?) = (nil, nil, nil) }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: request) { d, r, e in
-            box.value = (d, r, e)
-            done.signal()
+    private func request(_ texts: [String], client: JSONHTTPClient) async throws -> [[Float]] {
+        let body = Request(model: configuration.model, input: texts, dimensions: configuration.requestDimensions)
+        let expected = texts.count, dimension = configuration.dimension
+        do {
+            return try await client.post("embeddings", body: body) { data in
+                try OpenAIEmbeddingsClient.parse(data, expected: expected, dimension: dimension)
+            }.value
+        } catch let e as HTTPClientError {
+            throw Self.map(e, policy: client.retryPolicy)
         }
-        task.resume()
-        done.wait()
-        return box.value
     }
 
-    /// `Retry-After` as seconds: delta-seconds or an HTTP date.
-    static func retryAfter(_ value: String?) -> Double? {
-        guard let v = value?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
-        if let s = Double(v) { return max(0, s) }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "GMT")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        if let date = f.date(from: v) { return max(0, date.timeIntervalSinceNow) }
-        return nil
+    /// Keeps the error cases callers match on; the retryable failures carry the shared client's
+    /// message, which names the URL, the status or cause, the attempts and a body preview.
+    static func map(_ e: HTTPClientError, policy: RetryPolicy) -> EmbeddingsClientError {
+        switch e {
+        case let .status(_, status, _, preview) where !policy.isRetryable(status: status):
+            return .http(status: status, body: preview)
+        case .status, .timeout, .transport:
+            return .retriesExhausted(attempts: e.attempts, last: e.description)
+        case let .invalidBody(url, status, message, _, _):
+            return .malformedResponse("\(message) (HTTP \(status) from \(url))")
+        case .invalidRequest, .cancelled:
+            return .transport(e.description)
+        }
     }
 
-    private func parse(_ data: Data, expected: Int) throws -> [[Float]] {
+    static func parse(_ data: Data, expected: Int, dimension: Int) throws -> [[Float]] {
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw EmbeddingsClientError.malformedResponse("body is not a JSON object: \(String(decoding: data.prefix(200), as: UTF8.self))")
+            throw Malformed(description: "body is not a JSON object: \(JSONHTTPClient.preview(data, limit: 200))")
         }
-        guard let items = obj["data"] as? [[String: Any]] else { throw EmbeddingsClientError.malformedResponse("no \"data\" list") }
+        guard let items = obj["data"] as? [[String: Any]] else { throw Malformed(description: "no \"data\" list") }
         guard items.count == expected else {
-            throw EmbeddingsClientError.malformedResponse("\(items.count) embeddings for \(expected) inputs")
+            throw Malformed(description: "\(items.count) embeddings for \(expected) inputs")
         }
         var out = [[Float]](repeating: [], count: expected)
         for (pos, item) in items.enumerated() {
             let index = (item["index"] as? Int) ?? pos
-            guard index >= 0, index < expected, out[index].isEmpty else { throw EmbeddingsClientError.malformedResponse("bad or repeated index \(index)") }
-            guard let raw = item["embedding"] as? [Any] else { throw EmbeddingsClientError.malformedResponse("item \(index) has no embedding list") }
+            guard index >= 0, index < expected, out[index].isEmpty else { throw Malformed(description: "bad or repeated index \(index)") }
+            guard let raw = item["embedding"] as? [Any] else { throw Malformed(description: "item \(index) has no embedding list") }
             var v: [Float] = []
             v.reserveCapacity(raw.count)
             for x in raw {
-                guard let n = x as? Double else { throw EmbeddingsClientError.malformedResponse("item \(index) has a non-numeric value") }
+                guard let n = x as? Double else { throw Malformed(description: "item \(index) has a non-numeric value") }
                 v.append(Float(n))
             }
-            guard v.count == configuration.dimension else {
-                throw EmbeddingsClientError.malformedResponse("item \(index) has \(v.count) dimensions, expected \(configuration.dimension)")
+            guard v.count == dimension else {
+                throw Malformed(description: "item \(index) has \(v.count) dimensions, expected \(dimension)")
             }
             out[index] = v
         }

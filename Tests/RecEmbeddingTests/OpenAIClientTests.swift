@@ -134,6 +134,33 @@ import LoopbackHTTP
         #expect(server.requests.last?.header("Authorization") == "Bearer \(ProcessInfo.processInfo.environment["PATH"]!)")
     }
 
+    @Test func exhaustedRetriesNameURLStatusAndBody() throws {
+        let server = try LoopbackServer { _ in .text(#"{"error":"overloaded"}"#, status: 502) }
+        defer { server.stop() }
+        let e = #expect(throws: EmbeddingsClientError.self) { try Self.client(server, retries: 1).encode(["x"], batchSize: 32) }
+        let message = e?.description ?? ""
+        for part in ["/v1/embeddings", "502", "overloaded", "2 attempts"] { #expect(message.contains(part), "\(message)") }
+    }
+
+    /// `encode` is synchronous; called from many async tasks at once (more than the cooperative
+    /// pool has threads) it must neither deadlock nor mix up results.
+    @Test func encodeFromManyAsyncTasks() async throws {
+        let server = try LoopbackServer { req in
+            let n = (req.json?["input"] as? [String])?.count ?? 0
+            return .json(Self.embeddingsBody(n))
+        }
+        defer { server.stop() }
+        let c = Self.client(server, maxBatch: 2)
+        let n = 4 * max(2, ProcessInfo.processInfo.activeProcessorCount)
+        let rows = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<n { group.addTask { try c.encode(Array(repeating: "t", count: i % 5 + 1), batchSize: 8).rows } }
+            var all: [Int] = []
+            for try await r in group { all.append(r) }
+            return all.sorted()
+        }
+        #expect(rows == (0..<n).map { $0 % 5 + 1 }.sorted())
+    }
+
     @Test func retryAfterParsing() {
         #expect(OpenAIEmbeddingsClient.retryAfter("3") == 3)
         #expect(OpenAIEmbeddingsClient.retryAfter(nil) == nil)

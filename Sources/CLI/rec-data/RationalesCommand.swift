@@ -4,21 +4,6 @@ import RecData
 import RecKit
 import RecReasoning
 
-/// Runs async library code from a synchronous command (the root command is synchronous).
-private final class ResultBox<T>: @unchecked Sendable { var result: Result<T, any Error>? }
-
-private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    // The semaphore orders the write before the read, so the unchecked box is safe.
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
 extension ReasoningMode: ExpressibleByArgument {}
 
 struct Rationales: ParsableCommand {
@@ -129,7 +114,8 @@ struct Rationales: ParsableCommand {
             o.limitUsers = limitUsers
             if quiet { o.showProgress = false }
             let generator = RationaleGenerator(store: rs, reasoner: r, options: o)
-            let summary = try blocking { try await generator.run(builder: builder) }
+            // The root command is synchronous: run the async generator to completion here.
+            let summary = try Blocking.wait { try await generator.run(builder: builder) }
             print(summary)
         } catch let e as ValidationError {
             throw e

