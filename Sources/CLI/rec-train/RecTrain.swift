@@ -28,10 +28,12 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .customLong("observed-only"), help: "Only recommend items with a known held-out rating.") var observedOnly = false
     @Flag(name: .customLong("synthetic-noise"), help: "Synthetic world: draw noisy ratings instead of the expected rating.") var syntheticNoise = false
     @Option(name: .customLong("batch-size")) var batchSize = 64
-    @Option(name: .customLong("lr"), help: "Adam learning rate.") var learningRate: Float = 5e-4
+    @Option(name: .customLong("lr"), help: "Adam learning rate.") var learningRate: Float = DQNConfiguration().learningRate
     @Option(name: .customLong("hidden"), help: "State-tower hidden widths, comma-separated.") var hidden = "256,256"
     @Option(name: .customLong("tower"), help: "Tower output width.") var tower = 64
     @Option(name: .customLong("n-step")) var nStep = 3
+    @Option(help: "Discount factor γ.") var gamma: Float = DQNConfiguration().gamma
+    @Option(name: .customLong("train-every"), help: "Environment steps per gradient update.") var trainEvery = DQNConfiguration().trainFrequency
     @Option(name: .customLong("target-every"), help: "Hard target copy every N steps.") var targetEvery = 500
     @Option(name: .customLong("tau"), help: "Polyak τ (> 0 replaces hard copies).") var tau: Float = 0
     @Option(name: .customLong("eval-users"), help: "Most held-out users evaluated.") var evalUsers = 200
@@ -83,6 +85,8 @@ struct CommonOptions: ParsableArguments {
         }
         c.dqn.towerWidth = tower
         c.dqn.nStep = nStep
+        c.dqn.gamma = gamma
+        c.dqn.trainFrequency = trainEvery
         c.dqn.targetUpdateInterval = targetEvery
         c.dqn.polyakTau = tau
         c.evaluationUsers = evalUsers
@@ -151,7 +155,9 @@ struct Train: ParsableCommand {
             let (_, sim, encID) = try common.prepare(needRationales: spec.usesRationales)
             let method = reward == "extrinsic" ? "dqn-extrinsic" : reward == "ellm-goal" ? "dqn-ellm-goal" : "dqn:\(reward)"
             var c = try Methods.configuration(method: method, template: try common.template(method: method, seed: seed, encoderID: encID),
-                                              seed: seed, pretrainSteps: steps ?? common.pretrainSteps, finetuneSteps: common.finetuneSteps)
+                                              seed: seed, pretrainSteps: steps ?? common.pretrainSteps,
+                                              // The from-scratch extrinsic agent has no pretraining: --steps is its budget.
+                                              finetuneSteps: method == "dqn-extrinsic" ? (steps ?? common.finetuneSteps) : common.finetuneSteps)
             if reward == "ellm-goal" { c.dqn.goalConditioned = true }
             guard !c.phases.isEmpty else { throw AgentError.impossible("no training steps (both --pretrain-steps and --finetune-steps are 0)") }
             let dir = URL(fileURLWithPath: out)

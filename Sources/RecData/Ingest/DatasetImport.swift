@@ -40,8 +40,12 @@ extension RatingStore {
         var report: ImportReport!
         // A large page cache keeps the unique (dataset, user, item) index in memory during bulk load.
         try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA cache_size = -262144")
-            defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
+            // Bulk-load settings for this one transaction. Foreign keys stay on: `--replace` relies
+            // on their cascades to remove the old dataset and everything that hangs off it.
+            // temp_store FILE lets the staging table and the sorter of the final INSERT … SELECT
+            // spill to disk, so memory stays bounded however many rows are imported.
+            try db.execute(sql: "PRAGMA cache_size = -262144; PRAGMA temp_store = FILE")
+            defer { try? db.execute(sql: "PRAGMA cache_size = -2000; PRAGMA temp_store = MEMORY") }
             try db.inTransaction(.immediate) {
                 if let old = try Int64.fetchOne(db, sql: "SELECT id FROM dataset WHERE name = ?", arguments: [options.datasetName]) {
                     guard options.replace else { throw StoreError.datasetExists(options.datasetName) }
@@ -59,6 +63,7 @@ extension RatingStore {
                 let writer = try DatasetWriter(db: db, datasetID: datasetID, options: options, format: importer.format,
                                                scale: declared, totalBytes: totalBytes)
                 try importer.run(into: writer)
+                try writer.flushRatings()
                 writer.progress.finish()
                 var r = writer.report
                 let scale = writer.finalScale()

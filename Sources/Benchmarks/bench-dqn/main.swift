@@ -1,0 +1,114 @@
+// bench-dqn: gradient updates/s and environment steps/s of the default DQN agent on a catalog of
+// ml-100k's size (1,682 items, 384-d embeddings, 943 users), and in the same run the PyTorch
+// peer (Notebooks-as-Scripts/bench_dqn_peer.py) doing the same update. Release build:
+//   swift build -c release --product bench-dqn && .build/release/bench-dqn --peer-python .venv-peer/bin/python
+import Foundation
+import RecAgents
+import RecData
+import RecKit
+import RecNN
+import RecNumerics
+
+BLASRuntime.reexecWithOptimalCoreIfNeeded()
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String, in arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> String? {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
+}
+let threads = Int(option("--threads") ?? "2") ?? 2
+let updatesToTime = Int(option("--updates") ?? "300") ?? 300
+let stepsToTime = Int(option("--steps") ?? "5000") ?? 5000
+let peerPython = option("--peer-python")
+let items = Int(option("--items") ?? "1682") ?? 1682
+let dim = 384, userCount = 943
+BLASRuntime.setThreads(threads)
+
+// A synthetic dataset of ml-100k's shape: random unit embeddings, ~60 training ratings per user.
+var g = SeededGenerator(seed: 1)
+let embeddings = Matrix(rows: items, cols: dim, storage: (0..<(items * dim)).map { _ in Float(g.nextGaussian()) })
+var users: [AgentUser] = []
+for u in 0..<userCount {
+    var history: [Int] = []
+    var seen = Set<Int>()
+    while history.count < 60 { let i = g.nextIndex(items); if seen.insert(i).inserted { history.append(i) } }
+    var ratings: [Int: Double] = [:]
+    for i in history { ratings[i] = Double(1 + g.nextIndex(5)) }
+    users.append(AgentUser(id: Int64(u + 1), history: history, trainRatings: ratings, heldOut: [:], test: [:]))
+}
+let dataset = AgentDataset(name: "bench", split: "bench", scale: RatingScale(min: 1, max: 5), itemIDs: (0..<items).map { Int64($0 + 1) },
+                           itemTexts: (0..<items).map { "item \($0)" }, itemFields: (0..<items).map { ItemFields(externalID: "i\($0)") },
+                           embeddings: embeddings, popularity: [Int](repeating: 1, count: items), users: users, tastes: [:],
+                           rationales: [[String]](repeating: [], count: userCount), rationaleEmbeddings: nil, encoderID: "random")
+var mf = MatrixFactorization.Configuration()
+mf.epochs = 2
+let simulator = UserSimulator(dataset: dataset, mf: mf, seed: 1)
+let configuration = DQNConfiguration()
+var agent = try DQNAgent(dataset: dataset, configuration: configuration, seed: 1)
+var env = try RecommendationEnvironment(simulator: simulator, episodeLength: configuration.episodeLength, historyLength: configuration.historyLength)
+var reward: any AgentReward = ExtrinsicReward(simulator: simulator)
+
+func now() -> Double { var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts); return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9 }
+
+print("bench-dqn: \(items) items × \(dim)-d, state \(2 * dim + 1) → \(configuration.stateHidden) → \(configuration.towerWidth), item tower linear, batch \(configuration.batchSize), BLAS \(BLASRuntime.coreName), \(threads) threads")
+
+// Fill the buffer with random-policy sessions (no learning), then time greedy environment steps:
+// each step scores the whole catalog (state tower + one GEMV against the cached item tower).
+var phaseStep = 0
+var fillAgent = agent
+var noLearning = configuration
+noLearning.learningStarts = Int.max / 2
+while fillAgent.replay.count < 10_000 {
+    _ = try fillAgent.runEpisode(environment: &env, user: g.nextIndex(userCount), reward: &reward, epsilon: { _ in 1 }, phaseStep: &phaseStep)
+}
+agent = fillAgent
+var greedy = try DQNAgent(dataset: dataset, configuration: noLearning, seed: 2)
+var t0 = now()
+var steps = 0
+phaseStep = 0
+while steps < stepsToTime {
+    _ = try greedy.runEpisode(environment: &env, user: g.nextIndex(userCount), reward: &reward, epsilon: { _ in 0 }, phaseStep: &phaseStep)
+    steps += configuration.episodeLength
+}
+let envRate = Double(steps) / (now() - t0)
+
+// Gradient updates: sample, rebuild states, double-DQN targets over the masked catalog, Huber, clip, Adam.
+for _ in 0..<20 { agent.update() }
+t0 = now()
+for _ in 0..<updatesToTime { agent.update() }
+let updateSeconds = now() - t0
+let updateRate = Double(updatesToTime) / updateSeconds
+
+// Training throughput with the default schedule: one update every `trainFrequency` steps.
+var trainer = agent
+t0 = now()
+steps = 0
+phaseStep = configuration.learningStarts
+while steps < 2000 {
+    _ = try trainer.runEpisode(environment: &env, user: g.nextIndex(userCount), reward: &reward, epsilon: { _ in 0.1 }, phaseStep: &phaseStep)
+    steps += configuration.episodeLength
+}
+let trainRate = Double(steps) / (now() - t0)
+
+print(String(format: "swift: %.0f updates/s (%.2f ms/update), %.0f environment steps/s (greedy, full-catalog scoring), %.0f training steps/s (1 update per %d steps)",
+             updateRate, 1000 * updateSeconds / Double(updatesToTime), envRate, trainRate, configuration.trainFrequency))
+
+guard let python = peerPython else { print("peer: not run (pass --peer-python PATH)"); exit(0) }
+let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../Notebooks-as-Scripts/bench_dqn_peer.py").standardized.path
+let p = Process()
+p.executableURL = URL(fileURLWithPath: python)
+p.arguments = [script, "--items", String(items), "--dim", String(dim), "--hidden", configuration.stateHidden.map(String.init).joined(separator: ","),
+               "--tower", String(configuration.towerWidth), "--batch", String(configuration.batchSize), "--threads", String(threads),
+               "--updates", String(max(50, updatesToTime / 3))]
+let pipe = Pipe()
+p.standardOutput = pipe
+do { try p.run() } catch { print("peer not installed (\(python): \(error))"); exit(0) }
+p.waitUntilExit()
+let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+guard let line = text.split(separator: "\n").last, let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+    print("peer not installed (no output from \(python))"); exit(0)
+}
+if obj["peer"] as? String == "not installed" { print("peer not installed (torch missing for \(python))"); exit(0) }
+let peerRate = obj["updates_per_s"] as? Double ?? .nan
+print(String(format: "pytorch %@: %.0f updates/s (%.2f ms/update), %d threads", obj["torch"] as? String ?? "?", peerRate, 1000 / peerRate, threads))
+print(String(format: "speed-up: %.2fx the PyTorch updates/s (target ≥ 3x)", updateRate / peerRate))

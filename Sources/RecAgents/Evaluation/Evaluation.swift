@@ -1,0 +1,165 @@
+import Foundation
+import RecKit
+import RecNumerics
+
+/// Something that scores every catalog item for a user in a state; the evaluator ranks by it.
+public protocol RecommendationPolicy: Sendable {
+    var name: String { get }
+    /// One score per catalog item (higher is better) for `user` at session step `step` with recent history `history`.
+    mutating func scores(user: Int, step: Int, history: [Int32]) -> [Float]
+}
+
+/// The trained DQN, greedy.
+public struct DQNPolicy: RecommendationPolicy {
+    public var agent: DQNAgent
+    public let name: String
+    public init(agent: DQNAgent, name: String = "dqn") { self.agent = agent; self.name = name }
+    public mutating func scores(user: Int, step: Int, history: [Int32]) -> [Float] { agent.qValues(user: user, step: step, history: history) }
+}
+
+/// Uniformly random scores from a seeded generator.
+public struct RandomPolicy: RecommendationPolicy {
+    var rng: SeededGenerator
+    let items: Int
+    public init(items: Int, seed: UInt64) { self.items = items; rng = SeededGenerator(seed: seed).fork("random-policy") }
+    public var name: String { "random" }
+    public mutating func scores(user: Int, step: Int, history: [Int32]) -> [Float] { (0..<items).map { _ in rng.nextUnitFloat() } }
+}
+
+/// Training-split interaction counts.
+public struct PopularityPolicy: RecommendationPolicy {
+    let popularity: [Float]
+    public init(dataset: AgentDataset) { popularity = dataset.popularity.map(Float.init) }
+    public var name: String { "popularity" }
+    public func scores(user: Int, step: Int, history: [Int32]) -> [Float] { popularity }
+}
+
+/// The fitted MF model's predicted rating (its top unseen item first).
+public struct MFGreedyPolicy: RecommendationPolicy {
+    let model: MatrixFactorization
+    public init(model: MatrixFactorization) { self.model = model }
+    public var name: String { "mf-greedy" }
+    public func scores(user: Int, step: Int, history: [Int32]) -> [Float] { (0..<model.items).map { Float(model.predict(user: user, item: $0)) } }
+}
+
+/// Evaluation metrics of one policy on the held-out users.
+public struct EvaluationResult: Sendable, Hashable, Codable {
+    /// Mean simulated rating per recommendation over the evaluation sessions.
+    public var meanRating: Double
+    /// Share of evaluation recommendations the user liked (rating ≥ like threshold).
+    public var likedShare: Double
+    public var hitRate: Double
+    public var ndcg: Double
+    public var k: Int
+    /// Distinct items recommended in the sessions / catalog size.
+    public var coverage: Double
+    /// Mean self-information −log₂ p(i) of recommended items, p from smoothed training popularity.
+    public var novelty: Double
+    /// Rationales achieved per session (nil when the users have no rationales).
+    public var rationalesAchieved: Double?
+    public var sessions: Int
+    public var rankedUsers: Int
+
+    public static let metricNames = ["mean_rating", "liked_share", "hr@10", "ndcg@10", "coverage", "novelty", "rationales_achieved"]
+    public func value(_ metric: String) -> Double? {
+        switch metric {
+        case "mean_rating": return meanRating
+        case "liked_share": return likedShare
+        case "hr@10": return hitRate
+        case "ndcg@10": return ndcg
+        case "coverage": return coverage
+        case "novelty": return novelty
+        case "rationales_achieved": return rationalesAchieved
+        default: return nil
+        }
+    }
+}
+
+/// RecBole's top-k metrics for one user with binary relevance.
+public enum TopK {
+    /// Items ranked by descending score (ties: lower index first), excluding `excluded`; top `k`.
+    public static func rank(_ scores: [Float], excluding excluded: Set<Int>, k: Int) -> [Int] {
+        var candidates = scores.indices.filter { !excluded.contains($0) }
+        candidates.sort { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+        return Array(candidates.prefix(k))
+    }
+
+    /// HR@k: 1 when any relevant item is in the top k.
+    public static func hit(_ ranking: [Int], relevant: Set<Int>) -> Double { ranking.contains(where: relevant.contains) ? 1 : 0 }
+
+    /// NDCG@k: DCG of binary gains over the ideal DCG of min(|relevant|, k) hits at the top.
+    public static func ndcg(_ ranking: [Int], relevant: Set<Int>, k: Int) -> Double {
+        guard !relevant.isEmpty else { return 0 }
+        var dcg = 0.0
+        for (r, i) in ranking.prefix(k).enumerated() where relevant.contains(i) { dcg += 1 / log2(Double(r + 2)) }
+        var idcg = 0.0
+        for r in 0..<min(relevant.count, k) { idcg += 1 / log2(Double(r + 2)) }
+        return dcg / idcg
+    }
+}
+
+/// Evaluates policies on held-out users: one greedy session of T steps per user in the
+/// simulator (mean rating, coverage, novelty, rationales achieved) and a full ranking of the
+/// catalog from the session's starting state (HR@k, NDCG@k against the user's test items rated ≥
+/// the like threshold; training-history items are excluded from the ranking).
+public struct Evaluator: Sendable {
+    public let simulator: UserSimulator
+    public let users: [Int]
+    public let episodeLength: Int
+    public let historyLength: Int
+    public let observedOnly: Bool
+    public let k: Int
+    /// Counts rationales achieved per session (nil when the dataset has no rationales).
+    public let ellm: ELLMAgentReward?
+
+    public init(simulator: UserSimulator, users: [Int], episodeLength: Int, historyLength: Int, observedOnly: Bool = false,
+                k: Int = 10, ellm: ELLMAgentReward?) {
+        self.simulator = simulator; self.users = users; self.episodeLength = episodeLength; self.historyLength = historyLength
+        self.observedOnly = observedOnly; self.k = k; self.ellm = ellm
+    }
+
+    public func evaluate(_ policy: inout some RecommendationPolicy) throws -> EvaluationResult {
+        let d = simulator.dataset
+        var env = try RecommendationEnvironment(simulator: simulator, episodeLength: episodeLength, historyLength: historyLength, observedOnly: observedOnly)
+        let totalTrain = Double(d.popularity.reduce(0, +))
+        let selfInfo = d.popularity.map { -log2((Double($0) + 1) / (totalTrain + Double(d.itemCount))) }
+        var ratingSum = 0.0, likedCount = 0, steps = 0, noveltySum = 0.0
+        var hitSum = 0.0, ndcgSum = 0.0, ranked = 0, achievedSum = 0.0, sessions = 0, sessionsWithRationales = 0
+        var shown = Set<Int>()
+        var ellm = self.ellm
+        for u in users {
+            try env.reset(user: u)
+            // Ranking from the starting state.
+            let relevant = Set(d.users[u].test.filter { $0.value >= d.scale.likeThreshold }.keys)
+            if !relevant.isEmpty {
+                let s = policy.scores(user: u, step: env.step, history: env.recentHistory)
+                let ranking = TopK.rank(s, excluding: Set(d.users[u].history), k: k)
+                hitSum += TopK.hit(ranking, relevant: relevant)
+                ndcgSum += TopK.ndcg(ranking, relevant: relevant, k: k)
+                ranked += 1
+            }
+            // One greedy session.
+            let hasRationales = !d.rationaleRanges[u].isEmpty
+            if hasRationales { ellm?.beginEpisode(user: d.users[u].id) }
+            while !env.done {
+                let s = policy.scores(user: u, step: env.step, history: env.recentHistory)
+                var best = -1
+                for i in s.indices where env.allowed[i] && (best < 0 || s[i] > s[best]) { best = i }
+                let r = env.recommend(best)
+                ratingSum += r.rating
+                if r.liked { likedCount += 1 }
+                noveltySum += selfInfo[best]
+                shown.insert(best)
+                steps += 1
+                if hasRationales { _ = ellm?.reward(for: best) }
+            }
+            if hasRationales, let e = ellm { achievedSum += Double(e.achievedThisEpisode); sessionsWithRationales += 1 }
+            sessions += 1
+        }
+        return EvaluationResult(meanRating: ratingSum / Double(max(steps, 1)), likedShare: Double(likedCount) / Double(max(steps, 1)),
+                                hitRate: ranked > 0 ? hitSum / Double(ranked) : .nan, ndcg: ranked > 0 ? ndcgSum / Double(ranked) : .nan, k: k,
+                                coverage: Double(shown.count) / Double(d.itemCount), novelty: noveltySum / Double(max(steps, 1)),
+                                rationalesAchieved: (ellm != nil && sessionsWithRationales > 0) ? achievedSum / Double(sessionsWithRationales) : nil,
+                                sessions: sessions, rankedUsers: ranked)
+    }
+}
