@@ -64,7 +64,7 @@ public final class DatasetWriter {
         // in order instead of by random B-tree inserts. The staging table lives inside the import's
         // transaction: a failed or killed import leaves no trace of it.
         try db.execute(sql: """
-            CREATE TEMP TABLE rating_staging (user_id INTEGER NOT NULL, item_id INTEGER NOT NULL, value REAL NOT NULL,
+            CREATE TABLE rating_staging (user_id INTEGER NOT NULL, item_id INTEGER NOT NULL, value REAL NOT NULL,
                                          timestamp INTEGER NOT NULL, line INTEGER NOT NULL, file INTEGER NOT NULL)
             """)
         insertRating = try prepare("INSERT INTO rating_staging(user_id, item_id, value, timestamp, line, file) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
@@ -244,7 +244,7 @@ public final class DatasetWriter {
 
     /// Error path only: finds the repeated pairs, in file order, and reports them as issues.
     private func reportDuplicates() throws {
-        try db.execute(sql: "CREATE INDEX temp.rating_staging_pair ON rating_staging(user_id, item_id)")
+        try db.execute(sql: "CREATE INDEX rating_staging_pair ON rating_staging(user_id, item_id)")
         let repeated = """
             FROM rating_staging s WHERE s.rowid > (SELECT min(t.rowid) FROM rating_staging t
                                                    WHERE t.user_id = s.user_id AND t.item_id = s.item_id)
