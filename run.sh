@@ -63,7 +63,20 @@ run_tests() {
     bin="$(swift build --show-bin-path)"
     "$bin/rec-data" fetch-model minilm >/dev/null
     "$bin/rec-data" fetch ml-100k --no-import >/dev/null
-    swift test --skip-build
+    # XCTest closes with "Executed 0 tests" (every test here is Swift Testing); end with one plain
+    # summary line so no reader mistakes that for an empty run.
+    local log status passed
+    log="$(mktemp)"
+    set +e
+    swift test --skip-build 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    passed=$(sed -n 's/.*Test run with \([0-9]*\) tests.* passed after.*/\1/p' "$log" | tail -n 1)
+    rm -f "$log"
+    if [ "$status" -eq 0 ] && [ -n "$passed" ]; then
+        echo "$passed passed, 0 failed"
+    fi
+    return "$status"
 }
 
 case "${1:-}" in

@@ -86,21 +86,19 @@ public struct ScoringSetup: Sendable {
         }
 
         var itemEmb: Matrix?, ratEmb: Matrix?, itemTok: [Matrix]?, ratTok: [Matrix]?
+        let cache = try EmbeddingCache(store: store)
+        func progress(_ label: String) -> ProgressReporter {
+            ProgressReporter(label: label, unit: "texts", enabled: showProgress ? nil : false)
+        }
         if needs.contains(.sentenceEmbeddings) {
             guard let enc = encoders.sentence else { throw MetricError.missingInput(metric: "(sentence metrics)", what: "a sentence encoder") }
-            let cache = try EmbeddingCache(store: store)
-            let p1 = ProgressReporter(label: "item embeddings", unit: "texts", enabled: showProgress ? nil : false)
-            itemEmb = try cache.embed(items.map(\.text), encoder: enc, batchSize: encoders.batchSize, progress: p1)
-            let p2 = ProgressReporter(label: "rationale embeddings", unit: "texts", enabled: showProgress ? nil : false)
-            ratEmb = try cache.embed(texts, encoder: enc, batchSize: encoders.batchSize, progress: p2)
+            itemEmb = try cache.embed(items.map(\.text), encoder: enc, batchSize: encoders.batchSize, progress: progress("item embeddings"))
+            ratEmb = try cache.embed(texts, encoder: enc, batchSize: encoders.batchSize, progress: progress("rationale embeddings"))
         }
         if needs.contains(.tokenEmbeddings) {
             guard let enc = encoders.tokens else { throw MetricError.missingInput(metric: "(token metrics)", what: "a BERT encoder for token embeddings") }
-            let cache = try EmbeddingCache(store: store)
-            let p1 = ProgressReporter(label: "item token embeddings", unit: "texts", enabled: showProgress ? nil : false)
-            itemTok = try cache.tokenEmbeddings(items.map(\.text), encoder: enc, batchSize: encoders.batchSize, progress: p1)
-            let p2 = ProgressReporter(label: "rationale token embeddings", unit: "texts", enabled: showProgress ? nil : false)
-            ratTok = try cache.tokenEmbeddings(texts, encoder: enc, batchSize: encoders.batchSize, progress: p2)
+            itemTok = try cache.tokenEmbeddings(items.map(\.text), encoder: enc, batchSize: encoders.batchSize, progress: progress("item token embeddings"))
+            ratTok = try cache.tokenEmbeddings(texts, encoder: enc, batchSize: encoders.batchSize, progress: progress("rationale token embeddings"))
         }
         let catalog = ScoringCatalog(texts: items.map(\.text), embeddings: itemEmb, tokenEmbeddings: itemTok, popularity: popularity)
         let context = ScoringContext(catalog: catalog, rationales: RationaleSet(texts: texts, embeddings: ratEmb, tokenEmbeddings: ratTok), seed: seed)
