@@ -160,8 +160,6 @@ struct Export: ParsableCommand {
             }
             let n = try CSVExport.export(s, dataset: dataset, table: table, split: split, to: handle)
             if output != nil { FileHandle.standardError.write(Data("wrote \(n) rows to \(output!)\n".utf8)) }
-        } catch let e as ValidationError {
-            throw e
         } catch {
             throw fail(error)
         }

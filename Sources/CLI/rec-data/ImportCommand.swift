@@ -88,8 +88,6 @@ struct Import: ParsableCommand {
             let store = try store.open()
             let report = try store.importDataset(importer, options: options)
             print(report)
-        } catch let e as ValidationError {
-            throw e
         } catch {
             throw fail(error)
         }

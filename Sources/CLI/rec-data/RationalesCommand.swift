@@ -117,8 +117,6 @@ struct Rationales: ParsableCommand {
             // The root command is synchronous: run the async generator to completion here.
             let summary = try Blocking.wait { try await generator.run(builder: builder) }
             print(summary)
-        } catch let e as ValidationError {
-            throw e
         } catch {
             throw fail(error)
         }
@@ -182,8 +180,6 @@ struct RationalesShow: ParsableCommand {
                 if rec.texts.isEmpty { print("  (no rationales)") }
                 for (i, t) in rec.texts.enumerated() { print("  \(i + 1). \(t)") }
             }
-        } catch let e as ValidationError {
-            throw e
         } catch {
             throw fail(error)
         }
@@ -222,8 +218,6 @@ struct RationalesExport: ParsableCommand {
                                                      profileOptions: ProfileOptions(maxLiked: maxLiked, includeDisliked: withDisliked),
                                                      jsonMode: jsonMode, to: handle)
             FileHandle.standardError.write(Data("exported \(n) examples from \(run)\(output.map { " to \($0)" } ?? "")\n".utf8))
-        } catch let e as ValidationError {
-            throw e
         } catch {
             throw fail(error)
         }
@@ -248,8 +242,6 @@ struct RationalesImport: ParsableCommand {
             let summary = try FineTuningExchange.importJSONL(store: rs, path: file, dataset: dataset, split: split,
                                                              name: name ?? base, model: model)
             print(summary)
-        } catch let e as ValidationError {
-            throw e
         } catch {
             throw fail(error)
         }

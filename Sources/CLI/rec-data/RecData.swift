@@ -43,7 +43,10 @@ extension OnErrorPolicy: ExpressibleByArgument {}
 extension DuplicatePolicy: ExpressibleByArgument {}
 
 /// Prints a failure the way every command does: one `error:` paragraph on stderr, exit status 1.
-func fail(_ error: any Error) -> ExitCode {
+/// Argument-parser errors (usage mistakes, explicit exits) pass through untouched so the parser
+/// reports them with the command's usage.
+func fail(_ error: any Error) -> any Error {
+    if error is ValidationError || error is ExitCode { return error }
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     return ExitCode.failure
 }

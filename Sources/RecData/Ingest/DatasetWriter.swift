@@ -26,7 +26,7 @@ public final class DatasetWriter {
     private var updateUser: OpaquePointer?
     private var insertItem: OpaquePointer?
     private var updateItem: OpaquePointer?
-    private var insertRating: OpaquePointer?
+    private var stageRating: OpaquePointer?
 
     var report: ImportReport
     let progress: ProgressReporter
@@ -67,11 +67,11 @@ public final class DatasetWriter {
             CREATE TABLE rating_staging (user_id INTEGER NOT NULL, item_id INTEGER NOT NULL, value REAL NOT NULL,
                                          timestamp INTEGER NOT NULL, line INTEGER NOT NULL, file INTEGER NOT NULL)
             """)
-        insertRating = try prepare("INSERT INTO rating_staging(user_id, item_id, value, timestamp, line, file) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        stageRating = try prepare("INSERT INTO rating_staging(user_id, item_id, value, timestamp, line, file) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
     }
 
     deinit {
-        for s in [insertUser, updateUser, insertItem, updateItem, insertRating] { sqlite3_finalize(s) }
+        for s in [insertUser, updateUser, insertItem, updateItem, stageRating] { sqlite3_finalize(s) }
     }
 
     // MARK: Issues
@@ -187,7 +187,7 @@ public final class DatasetWriter {
                                   expected: "a rating on the scale \(RatingScale.fmt(scale.min))–\(RatingScale.fmt(scale.max))"))
             return
         }
-        let s = insertRating
+        let s = stageRating
         sqlite3_bind_int64(s, 1, user)
         sqlite3_bind_int64(s, 2, item)
         sqlite3_bind_double(s, 3, value)
@@ -252,16 +252,13 @@ public final class DatasetWriter {
         let rows = try Row.fetchAll(db, sql: "SELECT s.user_id, s.item_id, s.line, s.file " + repeated + " ORDER BY s.rowid LIMIT ?",
                                     arguments: [options.onError == .fail ? 1 : options.maxExamples])
         let total = options.onError == .fail ? rows.count : (try Int.fetchOne(db, sql: "SELECT count(*) " + repeated) ?? 0)
-        for (k, row) in rows.enumerated() {
-            let issue = ImportIssue(.duplicateRating, file: files[row[3] as Int], line: row[2], field: "user/item",
-                                    value: "user \(externalID(user: row[0])) item \(externalID(item: row[1]))",
-                                    expected: "each (user, item) pair rated once (or --duplicates last|mean)")
-            try self.issue(issue)
-            if k == rows.count - 1 && total > rows.count {
-                // Count the rest without building a message for each.
-                report.skipped[ImportIssueKind.duplicateRating.rawValue, default: 0] += total - rows.count
-            }
+        for row in rows {
+            try issue(ImportIssue(.duplicateRating, file: files[row[3] as Int], line: row[2], field: "user/item",
+                                  value: "user \(externalID(user: row[0])) item \(externalID(item: row[1]))",
+                                  expected: "each (user, item) pair rated once (or --duplicates last|mean)"))
         }
+        // Under skip, the repeats beyond the examples are counted without a message each.
+        report.skipped[ImportIssueKind.duplicateRating.rawValue, default: 0] += total - rows.count
         report.ratingRowsAccepted -= total
     }
 

@@ -72,7 +72,7 @@ extension RatingStore {
 
             var splitSummary: SplitSummary?
             var partFilter = ""
-            var args: StatementArguments = [d.likeThresholdValue, d.id]
+            let args: StatementArguments = [d.likeThresholdValue, d.id]
             if let split {
                 let sid = try RatingStore.splitID(dataset: d, name: split, db)
                 partFilter = "JOIN split_assignment a ON a.rating_id = r.id AND a.split_id = \(sid) AND a.part = 0"
@@ -83,7 +83,6 @@ extension RatingStore {
                     """, arguments: [sid])!
                 splitSummary = SplitSummary(name: split, method: row[0], seed: UInt64(bitPattern: row[1]),
                                             train: row[2] ?? 0, valid: row[3] ?? 0, test: row[4] ?? 0, testUsers: row[5] ?? 0)
-                args = [d.likeThresholdValue, d.id]
             }
             let perUser = try Row.fetchAll(db, sql: """
                 SELECT u.id, count(r.id), coalesce(sum(r.value >= ?), 0) FROM user u
