@@ -1,8 +1,8 @@
 """The peer of `bench-import`: a straightforward Python importer of a ratings CSV into SQLite.
 
 csv.reader + dicts for user/item ids + sqlite3.executemany in batches, one transaction, WAL, into
-the same schema shape the Swift store uses (users, items, ratings with a unique (dataset, user,
-item) key and duplicate policy "last"). Prints key=value lines for the benchmark to read.
+the same schema shape the Swift store uses (users, items, ratings keyed by (dataset, user, item)
+in a WITHOUT ROWID table, duplicate policy "last"). Prints key=value lines for the benchmark to read.
 
 Usage: python3 bench_import_peer.py ratings.csv out.sqlite
 """
@@ -24,10 +24,9 @@ def main(path: str, db_path: str) -> None:
                            UNIQUE (dataset_id, external_id));
         CREATE TABLE item (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL, external_id TEXT NOT NULL,
                            UNIQUE (dataset_id, external_id));
-        CREATE TABLE rating (id INTEGER PRIMARY KEY, dataset_id INTEGER NOT NULL, user_id INTEGER NOT NULL,
-                             item_id INTEGER NOT NULL, value REAL NOT NULL, timestamp INTEGER NOT NULL,
-                             UNIQUE (dataset_id, user_id, item_id));
-        CREATE INDEX rating_item ON rating(item_id);
+        CREATE TABLE rating (dataset_id INTEGER NOT NULL, user_id INTEGER NOT NULL, item_id INTEGER NOT NULL,
+                             value REAL NOT NULL, timestamp INTEGER NOT NULL,
+                             PRIMARY KEY (dataset_id, user_id, item_id)) WITHOUT ROWID;
         """
     )
     con.execute("BEGIN")

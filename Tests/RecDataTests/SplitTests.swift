@@ -10,7 +10,7 @@ import RecKit
         for p in SplitPart.allCases {
             for r in try s.ratings(dataset: d, split: split, part: p) { out[r.userID, default: []].append((r, p)) }
         }
-        return out.mapValues { $0.sorted { ($0.0.timestamp, $0.0.id) < ($1.0.timestamp, $1.0.id) } }
+        return out.mapValues { $0.sorted { ($0.0.timestamp, $0.0.itemID) < ($1.0.timestamp, $1.0.itemID) } }
     }
 
     @Test func leaveLastOutHoldsOutEachUsersLatestRatings() throws {
@@ -46,7 +46,7 @@ import RecKit
         let b = try s.createSplit(dataset: "synth", splitName: "r2", method: .randomRatio(train: 0.8, valid: 0.1, test: 0.1), seed: 5)
         let c = try s.createSplit(dataset: "synth", splitName: "r3", method: .randomRatio(train: 0.8, valid: 0.1, test: 0.1), seed: 6)
         let d = try s.dataset(named: "synth")
-        let ids = { (n: String) in try s.ratings(dataset: d, split: n, part: .test).map(\.id) }
+        let ids = { (n: String) in try s.ratings(dataset: d, split: n, part: .test).map { [$0.userID, $0.itemID] } }
         #expect(try ids("r1") == ids("r2"))
         #expect(try ids("r1") != ids("r3"))
         let total = Double(a.train + a.valid + a.test)

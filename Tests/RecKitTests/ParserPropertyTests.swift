@@ -44,6 +44,19 @@ import Testing
         }
     }
 
+    /// The fast path for plain decimals must agree with strtod to the last bit.
+    @Test func shortDecimalsRoundLikeStrtod() {
+        var g = SeededGenerator(seed: 6)
+        for _ in 0..<50_000 {
+            let n = 1 + g.nextIndex(17)
+            var digits = (0..<n).map { _ in Character(String(g.nextIndex(10))) }
+            digits.insert(".", at: g.nextIndex(n + 1))
+            let s = (g.nextIndex(4) == 0 ? "-" : "") + String(digits)
+            let ours = ParserPropertyTests.withBuffer(s) { ByteParse.double($0, 0..<$0.count) }
+            #expect(ours?.bitPattern == Double(s)?.bitPattern, "'\(s)'")
+        }
+    }
+
     @Test func intParserRejectsOverflowAndJunk() {
         for s in ["12a", "", "-", "9999999999999999999", "1.0"] {
             #expect(ParserPropertyTests.withBuffer(s) { ByteParse.int($0, 0..<$0.count) } == nil, "'\(s)'")

@@ -34,10 +34,10 @@ public enum CSVExport {
                 if let split {
                     let sid = try RatingStore.splitID(dataset: d, name: split, db)
                     sql += ", a.part"
-                    join = " JOIN split_assignment a ON a.rating_id = r.id AND a.split_id = \(sid)"
+                    join = " JOIN split_assignment a ON a.split_id = \(sid) AND a.user_id = r.user_id AND a.item_id = r.item_id"
                 }
                 emit("user_id,item_id,rating,timestamp" + (split == nil ? "" : ",part"))
-                let cursor = try Row.fetchCursor(db, sql: sql + " FROM rating r JOIN user u ON u.id = r.user_id JOIN item i ON i.id = r.item_id" + join + " WHERE r.dataset_id = ? ORDER BY r.user_id, r.timestamp, r.id", arguments: [d.id])
+                let cursor = try Row.fetchCursor(db, sql: sql + " FROM rating r JOIN user u ON u.id = r.user_id JOIN item i ON i.id = r.item_id" + join + " WHERE r.dataset_id = ? ORDER BY r.user_id, r.timestamp, r.item_id", arguments: [d.id])
                 while let row = try cursor.next() {
                     var line = field(row[0]) + "," + field(row[1]) + "," + RatingScale.fmt(row[2]) + "," + String(row[3] as Int64)
                     if split != nil { line += "," + (SplitPart(rawValue: row[4])?.description ?? "?") }

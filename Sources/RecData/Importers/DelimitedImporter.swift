@@ -277,13 +277,20 @@ public struct DelimitedImporter: DatasetImporter {
             }
             let l = layout!
             guard try Self.columnCount(fields.count, l, file: file, line: n, w) else { return }
-            guard let user = try Self.text(b, fields[cols.user], field: l.names[cols.user], file: file, line: n, w),
-                  let item = try Self.text(b, fields[cols.item], field: l.names[cols.item], file: file, line: n, w) else { return }
-            if user.isEmpty {
-                return try w.issue(ImportIssue(.missingID, file: file, line: n, field: l.names[cols.user], value: "", expected: "a non-empty user id"))
-            }
-            if item.isEmpty {
-                return try w.issue(ImportIssue(.missingID, file: file, line: n, field: l.names[cols.item], value: "", expected: "a non-empty item id"))
+            // Ids seen before are found from their bytes; only new ones are decoded and checked.
+            let knownUser = w.knownUserID(b, ByteParse.trimmed(b, fields[cols.user]))
+            let knownItem = w.knownItemID(b, ByteParse.trimmed(b, fields[cols.item]))
+            var user = "", item = ""
+            if knownUser == nil || knownItem == nil {
+                guard let u = try Self.text(b, fields[cols.user], field: l.names[cols.user], file: file, line: n, w),
+                      let i = try Self.text(b, fields[cols.item], field: l.names[cols.item], file: file, line: n, w) else { return }
+                if u.isEmpty {
+                    return try w.issue(ImportIssue(.missingID, file: file, line: n, field: l.names[cols.user], value: "", expected: "a non-empty user id"))
+                }
+                if i.isEmpty {
+                    return try w.issue(ImportIssue(.missingID, file: file, line: n, field: l.names[cols.item], value: "", expected: "a non-empty item id"))
+                }
+                (user, item) = (u, i)
             }
             var value = 1.0
             if let rc = cols.rating {
@@ -309,7 +316,7 @@ public struct DelimitedImporter: DatasetImporter {
                 }
                 ts = t
             }
-            try w.addRating(user: try w.userID(user), item: try w.itemID(item), value: value, timestamp: ts,
+            try w.addRating(user: try knownUser ?? w.userID(user), item: try knownItem ?? w.itemID(item), value: value, timestamp: ts,
                             file: file, line: n, field: cols.rating.map { l.names[$0] } ?? "rating")
             w.progressed(bytesInFile: off)
         }

@@ -17,6 +17,9 @@ public struct ImportOptions: Sendable, Codable {
     public var showProgress = true
     /// How many example issues a skipping import keeps for its report.
     public var maxExamples = 20
+    /// Ratings sorted in memory at once before the insert (48 bytes each); more spill to a
+    /// temporary file (in `TMPDIR`) and are merged, so memory stays flat for any file size.
+    var sortRunLength = 1 << 20
 
     public init(datasetName: String) { self.datasetName = datasetName }
 }

@@ -115,26 +115,28 @@ extension RatingStore {
             try db.execute(sql: "INSERT INTO split(dataset_id, name, method, parameters, seed, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [d.id, splitName, method.description, params, Int64(bitPattern: seed), RatingStore.timestampNow()])
             let splitID = db.lastInsertedRowID
-            let insert = try db.makeStatement(sql: "INSERT INTO split_assignment(split_id, rating_id, part) VALUES (?, ?, ?)")
+            let insert = try db.makeStatement(sql: "INSERT INTO split_assignment(split_id, user_id, item_id, part) VALUES (?, ?, ?, ?)")
             var counts = [0, 0, 0]
-            func put(_ ratingID: Int64, _ part: SplitPart) throws {
-                insert.setUncheckedArguments([splitID, ratingID, part.rawValue])
+            // A rating is identified by (user, item) within its dataset.
+            func put(_ rating: (user: Int64, item: Int64), _ part: SplitPart) throws {
+                insert.setUncheckedArguments([splitID, rating.user, rating.item, part.rawValue])
                 try insert.execute()
                 counts[part.rawValue] += 1
             }
             let root = SeededGenerator(seed: seed).fork("split")
             switch method {
             case let .globalTemporal(trainFraction, validFraction):
-                let ids = try Int64.fetchAll(db, sql: "SELECT id FROM rating WHERE dataset_id = ? ORDER BY timestamp, id", arguments: [d.id])
+                let ids = try Row.fetchAll(db, sql: "SELECT user_id, item_id FROM rating WHERE dataset_id = ? ORDER BY timestamp, user_id, item_id",
+                                           arguments: [d.id]).map { (user: $0[0] as Int64, item: $0[1] as Int64) }
                 let nTrain = Int((Double(ids.count) * trainFraction).rounded())
                 let nValid = Int((Double(ids.count) * validFraction).rounded())
                 for (k, id) in ids.enumerated() {
                     try put(id, k < nTrain ? .train : (k < nTrain + nValid ? .valid : .test))
                 }
             case .leaveLastOut, .randomRatio:
-                let cursor = try Row.fetchCursor(db, sql: "SELECT user_id, id FROM rating WHERE dataset_id = ? ORDER BY user_id, timestamp, id", arguments: [d.id])
+                let cursor = try Row.fetchCursor(db, sql: "SELECT user_id, item_id FROM rating WHERE dataset_id = ? ORDER BY user_id, timestamp, item_id", arguments: [d.id])
                 var currentUser: Int64 = -1
-                var ids: [Int64] = []
+                var ids: [(user: Int64, item: Int64)] = []
                 func flush() throws {
                     guard !ids.isEmpty else { return }
                     // One stream per user, derived from the user id: adding a user never changes
@@ -147,13 +149,12 @@ extension RatingStore {
                 while let row = try cursor.next() {
                     let u: Int64 = row[0]
                     if u != currentUser { try flush(); currentUser = u }
-                    ids.append(row[1])
+                    ids.append((u, row[1]))
                 }
                 try flush()
             }
             let testUsers = try Int.fetchOne(db, sql: """
-                SELECT count(DISTINCT r.user_id) FROM split_assignment a JOIN rating r ON r.id = a.rating_id
-                WHERE a.split_id = ? AND a.part = 2
+                SELECT count(DISTINCT user_id) FROM split_assignment WHERE split_id = ? AND part = 2
                 """, arguments: [splitID]) ?? 0
             return SplitSummary(name: splitName, method: method.description, seed: seed,
                                 train: counts[0], valid: counts[1], test: counts[2], testUsers: testUsers)

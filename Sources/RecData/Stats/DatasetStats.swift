@@ -66,31 +66,33 @@ extension RatingStore {
             let hist = try Row.fetchAll(db, sql: "SELECT value, count(*) FROM rating WHERE dataset_id = ? GROUP BY value ORDER BY value", arguments: [d.id])
                 .map { DatasetStats.HistogramBin(value: $0[0], count: $0[1]) }
             let mean = try Double.fetchOne(db, sql: "SELECT avg(value) FROM rating WHERE dataset_id = ?", arguments: [d.id]) ?? 0
-            let perItem = try Int.fetchAll(db, sql: """
-                SELECT count(r.id) FROM item i LEFT JOIN rating r ON r.item_id = i.id WHERE i.dataset_id = ? GROUP BY i.id
-                """, arguments: [d.id])
+            // Grouped over the rating table alone (its key order), then the unrated items as zeros:
+            // a join from item would need an index on rating(item_id) that nothing else uses.
+            var perItem = try Int.fetchAll(db, sql: "SELECT count(*) FROM rating WHERE dataset_id = ? GROUP BY item_id", arguments: [d.id])
+            perItem += [Int](repeating: 0, count: max(0, items - perItem.count))
 
             var splitSummary: SplitSummary?
             var partFilter = ""
             let args: StatementArguments = [d.likeThresholdValue, d.id]
             if let split {
                 let sid = try RatingStore.splitID(dataset: d, name: split, db)
-                partFilter = "JOIN split_assignment a ON a.rating_id = r.id AND a.split_id = \(sid) AND a.part = 0"
+                partFilter = "JOIN split_assignment a ON a.split_id = \(sid) AND a.user_id = r.user_id AND a.item_id = r.item_id AND a.part = 0"
                 let row = try Row.fetchOne(db, sql: """
                     SELECT s.method, s.seed, sum(a.part = 0), sum(a.part = 1), sum(a.part = 2),
-                           (SELECT count(DISTINCT r.user_id) FROM split_assignment a2 JOIN rating r ON r.id = a2.rating_id WHERE a2.split_id = s.id AND a2.part = 2)
+                           (SELECT count(DISTINCT a2.user_id) FROM split_assignment a2 WHERE a2.split_id = s.id AND a2.part = 2)
                     FROM split s JOIN split_assignment a ON a.split_id = s.id WHERE s.id = ?
                     """, arguments: [sid])!
                 splitSummary = SplitSummary(name: split, method: row[0], seed: UInt64(bitPattern: row[1]),
                                             train: row[2] ?? 0, valid: row[3] ?? 0, test: row[4] ?? 0, testUsers: row[5] ?? 0)
             }
             let perUser = try Row.fetchAll(db, sql: """
-                SELECT u.id, count(r.id), coalesce(sum(r.value >= ?), 0) FROM user u
-                LEFT JOIN (SELECT r.* FROM rating r \(partFilter)) r ON r.user_id = u.id
-                WHERE u.dataset_id = ? GROUP BY u.id
+                SELECT r.user_id, count(*), coalesce(sum(r.value >= ?), 0) FROM rating r \(partFilter)
+                WHERE r.dataset_id = ? GROUP BY r.user_id
                 """, arguments: args)
-            let counts = perUser.map { $0[1] as Int }
-            let positives = perUser.map { $0[2] as Int }
+            // Users with no (training) ratings count as zeros.
+            let unrated = [Int](repeating: 0, count: max(0, users - perUser.count))
+            let counts = perUser.map { $0[1] as Int } + unrated
+            let positives = perUser.map { $0[2] as Int } + unrated
             return DatasetStats(
                 dataset: d.name, users: users, items: items, ratings: ratings,
                 density: users > 0 && items > 0 ? Double(ratings) / (Double(users) * Double(items)) : 0,

@@ -120,20 +120,20 @@ public final class RatingStore: Sendable {
     /// Ratings of a dataset, optionally restricted to one part of a split, ordered by user then time.
     public func ratings(dataset: DatasetInfo, split: String? = nil, part: SplitPart? = nil) throws -> [StoredRating] {
         try pool.read { db in
-            var sql = "SELECT r.id, r.user_id, r.item_id, r.value, r.timestamp FROM rating r"
+            var sql = "SELECT r.user_id, r.item_id, r.value, r.timestamp FROM rating r"
             var args: [any DatabaseValueConvertible] = []
             if let split {
                 let sid = try RatingStore.splitID(dataset: dataset, name: split, db)
-                sql += " JOIN split_assignment a ON a.rating_id = r.id AND a.split_id = ?"
+                sql += " JOIN split_assignment a ON a.split_id = ? AND a.user_id = r.user_id AND a.item_id = r.item_id"
                 args.append(sid)
                 if let part { sql += " AND a.part = ?"; args.append(part.rawValue) }
             }
-            sql += " WHERE r.dataset_id = ? ORDER BY r.user_id, r.timestamp, r.id"
+            sql += " WHERE r.dataset_id = ? ORDER BY r.user_id, r.timestamp, r.item_id"
             args.append(dataset.id)
             var out: [StoredRating] = []
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
             while let row = try cursor.next() {
-                out.append(StoredRating(id: row[0], userID: row[1], itemID: row[2], value: row[3], timestamp: row[4]))
+                out.append(StoredRating(userID: row[0], itemID: row[1], value: row[2], timestamp: row[3]))
             }
             return out
         }

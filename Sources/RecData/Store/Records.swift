@@ -98,7 +98,6 @@ public struct StoredItem: Sendable, Hashable {
 
 /// One rating as read back from the store.
 public struct StoredRating: Sendable, Hashable {
-    public var id: Int64
     public var userID: Int64
     public var itemID: Int64
     public var value: Double

@@ -71,6 +71,43 @@ enum Schema {
                 CREATE INDEX split_assignment_rating ON split_assignment(rating_id);
                 """)
         }
+        // Ratings keyed by what identifies them, (dataset, user, item), in one clustered B-tree:
+        // v1 kept a rowid table plus a unique index on that key plus an item index, three B-trees
+        // written per rating. Split assignments follow the same key. user_id/item_id carry no
+        // foreign keys: ratings are only written by DatasetWriter from ids it created in the same
+        // transaction, and a per-row parent lookup (plus the reverse index that cascading deletes
+        // of users or items would need) was a third of an import's cost at 10M rows. Deleting a
+        // dataset still removes everything through dataset_id and split_id.
+        m.registerMigration("v2-rating-key") { db in
+            try db.execute(sql: """
+                CREATE TABLE rating_v2 (
+                    dataset_id INTEGER NOT NULL REFERENCES dataset(id) ON DELETE CASCADE,
+                    user_id INTEGER NOT NULL,
+                    item_id INTEGER NOT NULL,
+                    value REAL NOT NULL,
+                    timestamp INTEGER NOT NULL,
+                    merged INTEGER NOT NULL DEFAULT 1,
+                    PRIMARY KEY (dataset_id, user_id, item_id)
+                ) WITHOUT ROWID;
+                INSERT INTO rating_v2(dataset_id, user_id, item_id, value, timestamp, merged)
+                    SELECT dataset_id, user_id, item_id, value, timestamp, merged FROM rating
+                    ORDER BY dataset_id, user_id, item_id;
+                CREATE TABLE split_assignment_v2 (
+                    split_id INTEGER NOT NULL REFERENCES split(id) ON DELETE CASCADE,
+                    user_id INTEGER NOT NULL,
+                    item_id INTEGER NOT NULL,
+                    part INTEGER NOT NULL CHECK (part IN (0, 1, 2)),
+                    PRIMARY KEY (split_id, user_id, item_id)
+                ) WITHOUT ROWID;
+                INSERT INTO split_assignment_v2(split_id, user_id, item_id, part)
+                    SELECT a.split_id, r.user_id, r.item_id, a.part FROM split_assignment a JOIN rating r ON r.id = a.rating_id
+                    ORDER BY a.split_id, r.user_id, r.item_id;
+                DROP TABLE split_assignment;
+                DROP TABLE rating;
+                ALTER TABLE rating_v2 RENAME TO rating;
+                ALTER TABLE split_assignment_v2 RENAME TO split_assignment;
+                """)
+        }
         return m
     }
 }
