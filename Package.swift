@@ -70,7 +70,12 @@ let package = Package(
                 swiftSettings: numericFlags),
 
         // MARK: 6. Agents and simulation: neural-network core, DQN, user simulator, baselines.
-        .target(name: "RecNN", dependencies: ["RecNumerics", "RecKit"], swiftSettings: numericFlags),
+        // C for the vector loops Swift leaves scalar with the default x86-64 target (Adam, ReLU,
+        // masked argmax, state features): multiversioned AVX-512/AVX2/baseline, picked at load time;
+        // no FMA contraction, so results round as the plain formulas do. Only RecNN links it.
+        .target(name: "CKernels", path: "Sources/CKernels",
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
+        .target(name: "RecNN", dependencies: ["CKernels", "RecNumerics", "RecKit"], swiftSettings: numericFlags),
         .target(name: "RecAgents",
                 dependencies: ["RecNN", "RecRewards", "RecDistances", "RecEmbedding", "RecData", "RecNumerics", "RecKit", "RecEvaluation"],
                 swiftSettings: numericFlags),

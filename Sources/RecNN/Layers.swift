@@ -43,11 +43,7 @@ public struct Dense: Sendable, Hashable, Codable {
                          inputGradient dx: UnsafeMutablePointer<Float>?) {
         Kernels.sgemm(transA: true, transB: false, m: outputs, n: inputs, k: batch, alpha: 1,
                       a: dy, lda: outputs, b: x, ldb: inputs, beta: 1, c: g + weight.offset, ldc: inputs)
-        let gb = g + bias.offset
-        for r in 0..<batch {
-            let row = dy + r * outputs
-            for j in 0..<outputs { gb[j] += row[j] }
-        }
+        for r in 0..<batch { VectorKernels.add(dy + r * outputs, into: g + bias.offset, count: outputs) }
         if let dx {
             Kernels.sgemm(transA: false, transB: false, m: batch, n: inputs, k: outputs, alpha: 1,
                           a: dy, lda: outputs, b: p + weight.offset, ldb: inputs, beta: 0, c: dx, ldc: inputs)
@@ -78,6 +74,58 @@ public struct MLP: Sendable, Hashable, Codable {
     public var inputSize: Int { sizes.first! }
     public var outputSize: Int { sizes.last! }
 
+    /// Floats of the activation buffer a pointer-level `forward` fills for `rows` rows: every
+    /// layer's output (after its ReLU), layer after layer, each `rows × sizes[l + 1]`.
+    public func activationCount(rows: Int) -> Int { rows * (sizes.reduce(0, +) - inputSize) }
+
+    /// Where layer `l`'s output starts in an activation buffer laid out for `rows` rows; the
+    /// network's output is layer `layers.count − 1`.
+    public func activationOffset(layer l: Int, rows: Int) -> Int { rows * sizes[1..<(l + 1)].reduce(0, +) }
+
+    /// Floats of scratch a pointer-level `backward` needs for `batch` rows.
+    public func backwardScratchCount(batch: Int) -> Int { 2 * batch * (sizes.dropFirst().dropLast().max() ?? 0) }
+
+    /// Forward pass over `rows` rows of `x` into caller-owned `activations`
+    /// (`activationCount(rows:)` floats; nothing is allocated).
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, parameters p: UnsafePointer<Float>,
+                        activations a: UnsafeMutablePointer<Float>) {
+        var input = x
+        for (l, layer) in layers.enumerated() {
+            let y = a + activationOffset(layer: l, rows: rows)
+            layer.forward(input, batch: rows, parameters: p, into: y)
+            if l < layers.count - 1 || reluOnOutput {
+                VectorKernels.relu(y, count: rows * layer.outputs)
+            }
+            input = UnsafePointer(y)
+        }
+    }
+
+    /// Backward pass through the first `batch` rows of a pointer-level forward over `rows` ≥ `batch`
+    /// rows (rows are independent, so a forward can carry extra rows that need no gradient).
+    /// Accumulates parameter gradients into `g`; `dy` (`batch × outputSize`) is overwritten;
+    /// `scratch` holds `backwardScratchCount(batch:)` floats. Writes the input gradient into `dx`
+    /// when given.
+    public func backward(input x: UnsafePointer<Float>, activations a: UnsafePointer<Float>, rows: Int, batch: Int,
+                         outputGradient dy: UnsafeMutablePointer<Float>, parameters p: UnsafePointer<Float>,
+                         gradients g: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                         inputGradient dx: UnsafeMutablePointer<Float>? = nil) {
+        precondition(batch <= rows, "MLP.backward: \(batch) rows of a forward over \(rows)")
+        let half = backwardScratchCount(batch: batch) / 2
+        var grad = dy
+        for l in stride(from: layers.count - 1, through: 0, by: -1) {
+            let layer = layers[l]
+            if l < layers.count - 1 || reluOnOutput {
+                // ReLU' from the layer's own output.
+                VectorKernels.reluBackward(grad, output: a + activationOffset(layer: l, rows: rows), count: batch * layer.outputs)
+            }
+            let input = l == 0 ? x : a + activationOffset(layer: l - 1, rows: rows)
+            // Ping-pong between the two scratch halves; the first layer writes the caller's dx.
+            let next = l == 0 ? dx : scratch + (l % 2) * half
+            layer.backward(input: input, outputGradient: grad, batch: batch, parameters: p, gradients: g, inputGradient: next)
+            if let next { grad = next }
+        }
+    }
+
     /// What backward needs: the input of every layer and the final output (post-activation).
     public struct Trace: Sendable {
         /// `values[l]` is the input of layer `l`; `values.last` is the network's output.
@@ -89,21 +137,18 @@ public struct MLP: Sendable, Hashable, Codable {
     /// Forward pass over `batch` rows of `x`.
     public func forward(_ x: [Float], batch: Int, parameters: ParameterSet) -> Trace {
         precondition(x.count == batch * inputSize, "MLP.forward: input has \(x.count) values, expected \(batch) × \(inputSize)")
-        var values: [[Float]] = [x]
-        values.reserveCapacity(layers.count + 1)
-        parameters.values.withUnsafeBufferPointer { p in
-            for (l, layer) in layers.enumerated() {
-                var y = [Float](repeating: 0, count: batch * layer.outputs)
-                values[l].withUnsafeBufferPointer { xin in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        layer.forward(xin.baseAddress!, batch: batch, parameters: p.baseAddress!, into: yp.baseAddress!)
-                        if l < layers.count - 1 || reluOnOutput {
-                            for i in yp.indices { yp[i] = yp[i] > 0 ? yp[i] : 0 }
-                        }
-                    }
+        let activations = [Float](unsafeUninitializedCapacity: activationCount(rows: batch)) { buffer, count in
+            x.withUnsafeBufferPointer { xp in
+                parameters.values.withUnsafeBufferPointer { p in
+                    forward(xp.baseAddress!, rows: batch, parameters: p.baseAddress!, activations: buffer.baseAddress!)
                 }
-                values.append(y)
             }
+            count = buffer.count
+        }
+        var values: [[Float]] = [x]
+        for l in layers.indices {
+            let start = activationOffset(layer: l, rows: batch)
+            values.append(Array(activations[start..<(start + batch * sizes[l + 1])]))
         }
         return Trace(values: values, batch: batch)
     }
@@ -121,32 +166,24 @@ public struct MLP: Sendable, Hashable, Codable {
         let batch = trace.batch
         var dy = outputGradient
         precondition(dy.count == batch * outputSize, "MLP.backward: gradient has \(dy.count) values, expected \(batch) × \(outputSize)")
-        let values = parameters.values
-        return parameters.gradients.withUnsafeMutableBufferPointer { g -> [Float]? in
-            values.withUnsafeBufferPointer { p -> [Float]? in
-                for l in stride(from: layers.count - 1, through: 0, by: -1) {
-                    let layer = layers[l]
-                    if l < layers.count - 1 || reluOnOutput {
-                        // ReLU' from the layer's own output (stored as the next layer's input).
-                        trace.values[l + 1].withUnsafeBufferPointer { out in
-                            for i in 0..<dy.count where out[i] <= 0 { dy[i] = 0 }
-                        }
-                    }
-                    let needDX = l > 0 || inputGradient
-                    var dx = needDX ? [Float](repeating: 0, count: batch * layer.inputs) : []
-                    trace.values[l].withUnsafeBufferPointer { xin in
-                        dy.withUnsafeBufferPointer { dyp in
+        let activations = Array(trace.values.dropFirst().joined())
+        var scratch = [Float](repeating: 0, count: max(1, backwardScratchCount(batch: batch)))
+        var dx = [Float](repeating: 0, count: inputGradient ? batch * inputSize : 1)
+        parameters.withValuesAndGradients { p, g in
+            trace.values[0].withUnsafeBufferPointer { x in
+                activations.withUnsafeBufferPointer { a in
+                    dy.withUnsafeMutableBufferPointer { dyp in
+                        scratch.withUnsafeMutableBufferPointer { s in
                             dx.withUnsafeMutableBufferPointer { dxp in
-                                layer.backward(input: xin.baseAddress!, outputGradient: dyp.baseAddress!, batch: batch,
-                                               parameters: p.baseAddress!, gradients: g.baseAddress!,
-                                               inputGradient: needDX ? dxp.baseAddress! : nil)
+                                backward(input: x.baseAddress!, activations: a.baseAddress!, rows: batch, batch: batch,
+                                         outputGradient: dyp.baseAddress!, parameters: p, gradients: g, scratch: s.baseAddress!,
+                                         inputGradient: inputGradient ? dxp.baseAddress! : nil)
                             }
                         }
                     }
-                    dy = dx
                 }
-                return inputGradient ? dy : nil
             }
         }
+        return inputGradient ? dx : nil
     }
 }

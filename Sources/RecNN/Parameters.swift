@@ -47,6 +47,14 @@ public struct ParameterSet: Sendable, Hashable {
     /// A copy of one tensor's gradient.
     public func gradient(_ spec: TensorSpec) -> [Float] { Array(gradients[spec.range]) }
 
+    /// Runs `body` with the values (read) and the gradients (written) as raw pointers, for
+    /// backward passes that read one and accumulate into the other.
+    public mutating func withValuesAndGradients<R>(_ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        try values.withUnsafeBufferPointer { v in
+            try gradients.withUnsafeMutableBufferPointer { g in try body(v.baseAddress!, g.baseAddress!) }
+        }
+    }
+
     public mutating func zeroGradients() {
         gradients.withUnsafeMutableBufferPointer { g in g.update(repeating: 0) }
     }

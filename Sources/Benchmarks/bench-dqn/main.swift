@@ -75,8 +75,13 @@ let envRate = Double(steps) / (now() - t0)
 // Gradient updates: sample, rebuild states, double-DQN targets over the masked catalog, Huber, clip, Adam.
 for _ in 0..<20 { agent.update() }
 t0 = now()
-for _ in 0..<updatesToTime { agent.update() }
+var lossBits: UInt64 = 0
+for _ in 0..<updatesToTime { lossBits = lossBits &* 31 &+ agent.update().bitPattern }
 let updateSeconds = now() - t0
+// A fingerprint of what the updates computed (every loss and the final weights, bit for bit):
+// a speed change that keeps it unchanged did not change the maths. Same seed ⇒ same line.
+let weightBits = agent.online.values.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1.bitPattern) }
+print(String(format: "fingerprint: losses %016llx, weights %016llx", lossBits, weightBits))
 let updateRate = Double(updatesToTime) / updateSeconds
 
 // Training throughput with the default schedule: one update every `trainFrequency` steps.

@@ -108,18 +108,13 @@ public struct StateFeaturizer: Sendable {
     /// Writes the features of one state into `out[0..<size]`.
     public func write(user: Int, step: Int, history: UnsafeBufferPointer<Int32>, into out: UnsafeMutablePointer<Float>) {
         let d = embeddings.cols
-        out.update(repeating: 0, count: size)
         embeddings.storage.withUnsafeBufferPointer { e in
-            var n: Float = 0
-            var last = -1
-            for h in history where h >= 0 {
-                let row = e.baseAddress! + Int(h) * d
-                for j in 0..<d { out[j] += row[j] }
-                n += 1
-                last = Int(h)
+            // One vectorised pass over the history's rows (this runs for 2 × batch states per update).
+            if let last = VectorKernels.meanOfRows(e.baseAddress!, width: d, rows: history, into: out) {
+                (out + d).update(from: e.baseAddress! + last * d, count: d)
+            } else {
+                (out + d).update(repeating: 0, count: d)
             }
-            if n > 0 { for j in 0..<d { out[j] /= n } }
-            if last >= 0 { (out + d).update(from: e.baseAddress! + last * d, count: d) }
         }
         out[2 * d] = Float(episodeLength - step) / Float(episodeLength)
         if let goals { goals[user].withUnsafeBufferPointer { g in (out + 2 * d + 1).update(from: g.baseAddress!, count: d) } }
@@ -164,25 +159,41 @@ public struct QNetwork: Sendable {
 
     /// ψ(e_a) for every catalog item: `items × width`, row-major.
     public func catalog(_ embeddings: Matrix, parameters: ParameterSet) -> [Float] {
-        itemTower(embeddings.storage, batch: embeddings.rows, parameters: parameters)
+        let rows = embeddings.rows
+        // Uninitialised: the forward writes every element (bias, then GEMM), so no zero fill.
+        let activations = [Float](unsafeUninitializedCapacity: itemTower.activationCount(rows: rows)) { buffer, count in
+            embeddings.storage.withUnsafeBufferPointer { e in
+                parameters.values.withUnsafeBufferPointer { p in
+                    itemTower.forward(e.baseAddress!, rows: rows, parameters: p.baseAddress!, activations: buffer.baseAddress!)
+                }
+            }
+            count = buffer.count
+        }
+        let output = itemTower.activationOffset(layer: itemTower.layers.count - 1, rows: rows)
+        return output == 0 ? activations : Array(activations[output...])
     }
 
     /// Q-values of every item for a batch of state-tower outputs: `batch × items`.
     public func scores(stateOutput phi: [Float], batch: Int, catalog psi: [Float], parameters: ParameterSet) -> [Float] {
-        let k = width, n = items
-        var q = [Float](repeating: 0, count: batch * n)
-        parameters.values.withUnsafeBufferPointer { p in
-            q.withUnsafeMutableBufferPointer { qp in
-                for b in 0..<batch { (qp.baseAddress! + b * n).update(from: p.baseAddress! + itemBias.offset, count: n) }
-                phi.withUnsafeBufferPointer { a in
-                    psi.withUnsafeBufferPointer { c in
-                        Kernels.sgemm(transA: false, transB: true, m: batch, n: n, k: k, alpha: 1, a: a.baseAddress!, lda: k,
-                                      b: c.baseAddress!, ldb: k, beta: 1, c: qp.baseAddress!, ldc: n)
+        [Float](unsafeUninitializedCapacity: batch * items) { q, count in
+            phi.withUnsafeBufferPointer { a in
+                psi.withUnsafeBufferPointer { c in
+                    parameters.values.withUnsafeBufferPointer { p in
+                        scores(stateOutput: a.baseAddress!, batch: batch, catalog: c.baseAddress!, parameters: p.baseAddress!, into: q.baseAddress!)
                     }
                 }
             }
+            count = q.count
         }
-        return q
+    }
+
+    /// `q[batch × items] = φ · ψᵀ + b` on raw pointers (`p` is the parameter values).
+    public func scores(stateOutput phi: UnsafePointer<Float>, batch: Int, catalog psi: UnsafePointer<Float>,
+                       parameters p: UnsafePointer<Float>, into q: UnsafeMutablePointer<Float>) {
+        let k = width, n = items
+        for b in 0..<batch { (q + b * n).update(from: p + itemBias.offset, count: n) }
+        Kernels.sgemm(transA: false, transB: true, m: batch, n: n, k: k, alpha: 1, a: phi, lda: k,
+                      b: psi, ldb: k, beta: 1, c: q, ldc: n)
     }
 }
 
@@ -251,6 +262,48 @@ struct PendingStep: Sendable {
     var terminal: Bool
 }
 
+/// Where each intermediate of `DQNAgent.update()` lives in the agent's scratch buffer (offsets
+/// in floats); one buffer, so an update allocates nothing in proportion to the network.
+struct UpdateLayout {
+    /// s (rows 0..<batch) and s′ (rows batch..<2·batch).
+    var states = 0
+    /// Online state-tower activations for 2·batch rows; target state-tower activations for batch rows.
+    var online = 0, target = 0
+    /// Q-values of every item at s′ (batch × items), for the argmax.
+    var scores = 0
+    /// Embeddings of the sampled actions and the item tower's activations on them.
+    var itemInput = 0, item = 0
+    /// Output gradients of the two towers and the backward passes' scratch.
+    var dPhi = 0, dPsi = 0, scratch = 0
+    var count = 0
+
+    init(network: QNetwork, stateSize: Int, itemSize: Int, batch: Int) {
+        var next = 0
+        func take(_ size: Int) -> Int { defer { next += size }; return next }
+        let phi = network.stateTower, psi = network.itemTower
+        states = take(2 * batch * stateSize)
+        online = take(phi.activationCount(rows: 2 * batch))
+        target = take(phi.activationCount(rows: batch))
+        scores = take(batch * network.items)
+        itemInput = take(batch * itemSize)
+        item = take(psi.activationCount(rows: batch))
+        dPhi = take(batch * network.width)
+        dPsi = take(batch * network.width)
+        scratch = take(max(phi.backwardScratchCount(batch: batch), psi.backwardScratchCount(batch: batch)))
+        count = next
+    }
+
+    /// The regions as pointers into a buffer of `count` floats.
+    struct Pointers {
+        let states, online, target, scores, itemInput, item, dPhi, dPsi, scratch: UnsafeMutablePointer<Float>
+    }
+
+    func pointers(_ base: UnsafeMutablePointer<Float>) -> Pointers {
+        Pointers(states: base + states, online: base + online, target: base + target, scores: base + scores,
+                 itemInput: base + itemInput, item: base + item, dPhi: base + dPhi, dPsi: base + dPsi, scratch: base + scratch)
+    }
+}
+
 // MARK: 5. Agent
 
 /// The DQN agent: online and target parameters, Adam, the replay buffer and its own generator
@@ -274,6 +327,9 @@ public struct DQNAgent: Sendable {
     var onlineCatalog: [Float]?
     var targetCatalog: [Float]?
     var pending: [PendingStep] = []
+    /// Scratch memory of `update()` (see `UpdateLayout`), kept between updates so that an update
+    /// allocates nothing; its contents mean nothing outside an update and are not checkpointed.
+    var workspace: [Float] = []
 
     public init(dataset: AgentDataset, configuration c: DQNConfiguration, seed: UInt64) throws {
         guard c.batchSize >= 1, c.nStep >= 1, c.trainFrequency >= 1, c.replayCapacity >= c.batchSize,
@@ -353,82 +409,120 @@ public struct DQNAgent: Sendable {
 
     /// One gradient update on a uniformly sampled minibatch (double-DQN targets, Huber loss,
     /// gradient clipping, Adam). Returns the loss.
+    ///
+    /// The GEMMs are most of an update; the glue between them works through raw pointers in one
+    /// scratch buffer kept between updates, because allocating, zeroing and copying an array for
+    /// every intermediate cost about a sixth of an update.
     @discardableResult
     public mutating func update() -> Double {
-        let c = configuration, bsz = c.batchSize, hl = c.historyLength, n = network.items, k = network.width
+        let c = configuration, bsz = c.batchSize, hl = c.historyLength, el = c.episodeLength
+        let n = network.items, k = network.width, phi = network.stateTower, psi = network.itemTower
         guard replay.count >= bsz else { return 0 }
         ensureCatalogs()
         // Sample.
         var idx = [Int](repeating: 0, count: bsz)
         for b in 0..<bsz { idx[b] = rng.nextIndex(replay.count) }
-        let users = idx.map { replay.users[$0] }
         let actions = idx.map { Int(replay.actions[$0]) }
-        let before = idx.flatMap { replay.before[($0 * hl)..<(($0 + 1) * hl)] }
-        let after = idx.flatMap { replay.after[($0 * hl)..<(($0 + 1) * hl)] }
-        let stepsBefore = idx.map { replay.steps[$0] }
-        let stepsAfter = idx.map { i in Int32(replay.recommended[(i * c.episodeLength)..<((i + 1) * c.episodeLength)].filter { $0 >= 0 }.count) }
-        let s = featurizer.batch(users: users, steps: stepsBefore, histories: before)
-        let s2 = featurizer.batch(users: users, steps: stepsAfter, histories: after)
 
-        // Targets: y = R + γⁿ · Q_target(s′, argmax_a′ Q_online(s′, a′)), a′ over unmasked items.
-        let phiTarget = network.stateTower(s2, batch: bsz, parameters: target)
-        let qSelect = c.doubleDQN
-            ? network.scores(stateOutput: network.stateTower(s2, batch: bsz, parameters: online), batch: bsz, catalog: onlineCatalog!, parameters: online)
-            : network.scores(stateOutput: phiTarget, batch: bsz, catalog: targetCatalog!, parameters: target)
-        // Q_target(s′, a′) only at the chosen a′: one k-dot per row instead of a batch × catalog GEMM.
-        let targetBias = network.itemBias.offset
-        func qTarget(_ b: Int, _ a: Int) -> Float {
-            var dot: Float = 0
-            for j in 0..<k { dot += phiTarget[b * k + j] * targetCatalog![a * k + j] }
-            return dot + target.values[targetBias + a]
-        }
-        var y = [Float](repeating: 0, count: bsz)
-        var masked = [Bool](repeating: false, count: n)
-        for b in 0..<bsz {
-            let i = idx[b]
-            let discount = replay.discounts[i]
-            y[b] = replay.rewards[i]
-            guard discount > 0 else { continue }
-            let u = Int(users[b])
-            for h in consumed[u] { masked[Int(h)] = true }
-            for r in replay.recommended[(i * c.episodeLength)..<((i + 1) * c.episodeLength)] where r >= 0 { masked[Int(r)] = true }
-            var best = -1
-            var bestQ = -Float.infinity
-            if let obs = observed?[u] {
-                for a in obs where !masked[Int(a)] && (best < 0 || qSelect[b * n + Int(a)] > bestQ) { best = Int(a); bestQ = qSelect[b * n + Int(a)] }
-            } else {
-                for a in 0..<n where !masked[a] && (best < 0 || qSelect[b * n + a] > bestQ) { best = a; bestQ = qSelect[b * n + a] }
+        let layout = UpdateLayout(network: network, stateSize: featurizer.size, itemSize: featurizer.embeddings.cols, batch: bsz)
+        // Take the scratch buffer out of `self` so that writing through it never copies it.
+        var work = workspace.count == layout.count ? workspace : [Float](repeating: 0, count: layout.count)
+        workspace = []
+        // The online state tower runs on s and s′ in one 2·bsz-row forward (rows are independent,
+        // so each row comes out as from its own forward); backward uses only the s rows.
+        let onlineRows = c.doubleDQN ? 2 * bsz : bsz
+        let loss = work.withUnsafeMutableBufferPointer { w -> Double in
+            let ws = layout.pointers(w.baseAddress!)
+            let size = featurizer.size
+
+            // States: s in rows 0..<bsz, the bootstrap state s′ in rows bsz..<2·bsz. Its step is
+            // the number of items recommended by then.
+            replay.before.withUnsafeBufferPointer { before in
+                replay.after.withUnsafeBufferPointer { after in
+                    for (b, i) in idx.enumerated() {
+                        let u = Int(replay.users[i])
+                        var bootstrapStep = 0
+                        for r in replay.recommended[(i * el)..<((i + 1) * el)] where r >= 0 { bootstrapStep += 1 }
+                        featurizer.write(user: u, step: Int(replay.steps[i]), history: UnsafeBufferPointer(rebasing: before[(i * hl)..<((i + 1) * hl)]),
+                                         into: ws.states + b * size)
+                        featurizer.write(user: u, step: bootstrapStep, history: UnsafeBufferPointer(rebasing: after[(i * hl)..<((i + 1) * hl)]),
+                                         into: ws.states + (bsz + b) * size)
+                    }
+                }
             }
-            if best >= 0 { y[b] += discount * qTarget(b, best) }
-            for h in consumed[u] { masked[Int(h)] = false }
-            for r in replay.recommended[(i * c.episodeLength)..<((i + 1) * c.episodeLength)] where r >= 0 { masked[Int(r)] = false }
-        }
+            let s = UnsafePointer(ws.states), s2 = UnsafePointer(ws.states + bsz * size)
+            let phiOnline = UnsafePointer(ws.online + phi.activationOffset(layer: phi.layers.count - 1, rows: onlineRows))
+            let phiTarget = UnsafePointer(ws.target + phi.activationOffset(layer: phi.layers.count - 1, rows: bsz))
+            let psiOnline = UnsafePointer(ws.item + psi.activationOffset(layer: psi.layers.count - 1, rows: bsz))
 
-        // Online Q(s, a) through both towers, only for the sampled actions.
-        let phiTrace = network.stateTower.forward(s, batch: bsz, parameters: online)
-        let e = featurizer.embeddings
-        let itemInput = actions.flatMap { e.storage[($0 * e.cols)..<(($0 + 1) * e.cols)] }
-        let psiTrace = network.itemTower.forward(itemInput, batch: bsz, parameters: online)
-        var q = [Float](repeating: 0, count: bsz)
-        for b in 0..<bsz {
-            var dot: Float = 0
-            for j in 0..<k { dot += phiTrace.output[b * k + j] * psiTrace.output[b * k + j] }
-            q[b] = dot + online.values[network.itemBias.offset + actions[b]]
-        }
-        let (loss, dq) = HuberLoss.evaluate(prediction: q, target: y, delta: c.huberDelta)
+            var y = [Float](repeating: 0, count: bsz)
+            var q = [Float](repeating: 0, count: bsz)
+            online.values.withUnsafeBufferPointer { op in
+                target.values.withUnsafeBufferPointer { tp in
+                    onlineCatalog!.withUnsafeBufferPointer { onlinePsi in
+                        targetCatalog!.withUnsafeBufferPointer { targetPsi in
+                            let op = op.baseAddress!, tp = tp.baseAddress!
+                            // Targets: y = R + γⁿ · Q_target(s′, argmax_a′ Q_online(s′, a′)), a′ over unmasked items.
+                            phi.forward(s, rows: onlineRows, parameters: op, activations: ws.online)
+                            phi.forward(s2, rows: bsz, parameters: tp, activations: ws.target)
+                            if c.doubleDQN {
+                                network.scores(stateOutput: phiOnline + bsz * k, batch: bsz, catalog: onlinePsi.baseAddress!, parameters: op, into: ws.scores)
+                            } else {
+                                network.scores(stateOutput: phiTarget, batch: bsz, catalog: targetPsi.baseAddress!, parameters: tp, into: ws.scores)
+                            }
+                            for b in 0..<bsz {
+                                let i = idx[b]
+                                let discount = replay.discounts[i]
+                                y[b] = replay.rewards[i]
+                                guard discount > 0 else { continue }
+                                let u = Int(replay.users[i])
+                                let best = replay.recommended.withUnsafeBufferPointer { r in
+                                    DQNAgent.bestAction(scores: ws.scores + b * n, items: n, consumed: consumed[u],
+                                                        recommended: UnsafeBufferPointer(rebasing: r[(i * el)..<((i + 1) * el)]), allowed: observed?[u])
+                                }
+                                // Q_target(s′, a′) only at the chosen a′: one k-dot per row instead of a batch × catalog GEMM.
+                                guard let a = best else { continue }
+                                var dot: Float = 0
+                                for j in 0..<k { dot += phiTarget[b * k + j] * targetPsi[a * k + j] }
+                                y[b] += discount * (dot + tp[network.itemBias.offset + a])
+                            }
 
-        // Backward: ∂Q/∂φ = ψ, ∂Q/∂ψ = φ, ∂Q/∂b_a = 1.
-        online.zeroGradients()
-        var dPhi = [Float](repeating: 0, count: bsz * k), dPsi = dPhi
-        for b in 0..<bsz {
-            for j in 0..<k {
-                dPhi[b * k + j] = dq[b] * psiTrace.output[b * k + j]
-                dPsi[b * k + j] = dq[b] * phiTrace.output[b * k + j]
+                            // Online Q(s, a) through both towers, only for the sampled actions.
+                            featurizer.embeddings.storage.withUnsafeBufferPointer { e in
+                                let d = featurizer.embeddings.cols
+                                for (b, a) in actions.enumerated() { (ws.itemInput + b * d).update(from: e.baseAddress! + a * d, count: d) }
+                            }
+                            psi.forward(ws.itemInput, rows: bsz, parameters: op, activations: ws.item)
+                            for b in 0..<bsz {
+                                var dot: Float = 0
+                                for j in 0..<k { dot += phiOnline[b * k + j] * psiOnline[b * k + j] }
+                                q[b] = dot + op[network.itemBias.offset + actions[b]]
+                            }
+                        }
+                    }
+                }
             }
-            online.gradients[network.itemBias.offset + actions[b]] += dq[b]
+            let (loss, dq) = HuberLoss.evaluate(prediction: q, target: y, delta: c.huberDelta)
+
+            // Backward: ∂Q/∂φ = ψ, ∂Q/∂ψ = φ, ∂Q/∂b_a = 1.
+            online.zeroGradients()
+            online.withValuesAndGradients { p, g in
+                for b in 0..<bsz {
+                    for j in 0..<k {
+                        ws.dPhi[b * k + j] = dq[b] * psiOnline[b * k + j]
+                        ws.dPsi[b * k + j] = dq[b] * phiOnline[b * k + j]
+                    }
+                    g[network.itemBias.offset + actions[b]] += dq[b]
+                }
+                phi.backward(input: s, activations: ws.online, rows: onlineRows, batch: bsz, outputGradient: ws.dPhi,
+                             parameters: p, gradients: g, scratch: ws.scratch)
+                psi.backward(input: ws.itemInput, activations: ws.item, rows: bsz, batch: bsz, outputGradient: ws.dPsi,
+                             parameters: p, gradients: g, scratch: ws.scratch)
+            }
+            return loss
         }
-        network.stateTower.backward(phiTrace, outputGradient: dPhi, parameters: &online)
-        network.itemTower.backward(psiTrace, outputGradient: dPsi, parameters: &online)
+        workspace = work
+
         if c.gradientClip > 0 { online.clipGradientNorm(c.gradientClip) }
         optimizer.update(&online)
         onlineCatalog = nil
@@ -439,6 +533,33 @@ public struct DQNAgent: Sendable {
         }
         recentLoss = updates == 1 ? loss : 0.98 * recentLoss + 0.02 * loss
         return loss
+    }
+
+    /// The double-DQN a′ in one row of Q-values: the first highest-scoring item that is neither
+    /// consumed nor already recommended (and, observed-only, among `allowed`); nil when none is left.
+    /// Overwrites the masked items' scores.
+    static func bestAction(scores q: UnsafeMutablePointer<Float>, items n: Int, consumed: [Int32],
+                           recommended: UnsafeBufferPointer<Int32>, allowed: [Int32]?) -> Int? {
+        if allowed == nil {
+            // Masked items score −∞, then one vectorised first-argmax over the row (the scalar scan
+            // below, run 64 times over the catalog, was a visible part of an update). It gives the
+            // scan's answer whenever the maximum is above −∞ and no score is NaN.
+            for h in consumed { q[Int(h)] = -.infinity }
+            for r in recommended where r >= 0 { q[Int(r)] = -.infinity }
+            if let a = VectorKernels.firstIndexOfMaximum(q, count: n), q[a] > -.infinity { return a }
+        }
+        // The scan itself: the first allowed unmasked item, then each strictly better one.
+        var masked = [Bool](repeating: false, count: n)
+        for h in consumed { masked[Int(h)] = true }
+        for r in recommended where r >= 0 { masked[Int(r)] = true }
+        var best = -1
+        var bestQ = -Float.infinity
+        if let allowed {
+            for a in allowed.lazy.map(Int.init) where !masked[a] && (best < 0 || q[a] > bestQ) { best = a; bestQ = q[a] }
+        } else {
+            for a in 0..<n where !masked[a] && (best < 0 || q[a] > bestQ) { best = a; bestQ = q[a] }
+        }
+        return best >= 0 ? best : nil
     }
 
     /// Hard copy of the online parameters into the target network.

@@ -1,6 +1,7 @@
 import Foundation
 import RecEvaluation
 import RecKit
+import RecNumerics
 
 /// The methods `rec-train compare` runs: five DQN variants and three non-RL baselines.
 public enum Methods {
@@ -119,11 +120,14 @@ public enum Reports {
     /// Writes a single run's folder.
     public static func writeRun(_ result: RunResult, simulator: UserSimulator, extra: [String: String], to dir: URL) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        struct Config: Encodable { var run: RunConfiguration; var simulator: [String: String]; var extra: [String: String] }
+        // OpenBLAS splits a GEMM differently for another thread count, which changes the last bits
+        // of every update: the same seed reproduces a run exactly only with the same BLAS threads.
+        struct Config: Encodable { var run: RunConfiguration; var simulator: [String: String]; var blas: [String: String]; var extra: [String: String] }
         let sim = ["mf_rmse_test": String(format: "%.4f", simulator.heldOutRMSE), "test_rating_sd": String(format: "%.4f", simulator.heldOutSD),
                    "synthetic_truth": String(simulator.dataset.isSynthetic), "items": String(simulator.dataset.itemCount),
                    "users": String(simulator.dataset.users.count), "encoder": simulator.dataset.encoderID]
-        try json(Config(run: result.configuration, simulator: sim, extra: extra)).write(to: dir.appendingPathComponent("config.json"))
+        let blas = ["core": BLASRuntime.coreName, "threads": String(BLASRuntime.threads)]
+        try json(Config(run: result.configuration, simulator: sim, blas: blas, extra: extra)).write(to: dir.appendingPathComponent("config.json"))
         try json(result.evaluations).write(to: dir.appendingPathComponent("results.json"))
         let csv = CSVWriter(lineEnding: "\n").document(header: ["phase", "step", "episodes", "mean_return", "mean_rating", "epsilon", "loss", "rationales_achieved"],
             rows: result.curve.map { [$0.phase, String($0.step), String($0.episodes), String($0.meanReturn), String($0.meanRating), String($0.epsilon), String($0.loss), String($0.achieved)] })
