@@ -64,35 +64,46 @@ import Testing
         let dir = try CLI.temporaryDirectory()
         let db = dir.appendingPathComponent("rec.sqlite").path
         try CLI.run("rec-data", ["synth", "--db", db, "--seed", "1", "--users", "10", "--items", "20"])
-        // A file large enough that the import is still running when it is killed.
+        // The ratings come through a named pipe: once the first half has been written, the import
+        // has parsed it inside its transaction and is blocked reading the rest, so the kill lands
+        // mid-import however fast the importer is.
         let csv = dir.appendingPathComponent("big.csv").path
-        FileManager.default.createFile(atPath: csv, contents: nil)
-        let h = FileHandle(forWritingAtPath: csv)!
-        var chunk = "user,item,rating,ts\n"
+        var rows: [String] = []
         for u in 0..<3000 {
-            for i in 0..<200 { chunk += "u\(u),i\(i * 7 % 5000),\(1 + (u + i) % 5),\(u * 1000 + i)\n" }
-            if chunk.utf8.count > 1 << 20 { h.write(Data(chunk.utf8)); chunk = "" }
+            for i in 0..<200 { rows.append("u\(u),i\(i * 7 % 5000),\(1 + (u + i) % 5),\(u * 1000 + i)\n") }
         }
-        h.write(Data(chunk.utf8)); try h.close()
+        #expect(mkfifo(csv, 0o600) == 0)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.path("rec-data"))
         p.arguments = ["import", "--db", db, csv, "--name", "big", "--user-col", "user", "--item-col", "item", "--rating-col", "rating", "--time-col", "ts", "--quiet"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        // Wait until the import has written into the WAL, then kill it without warning.
-        let wal = db + "-wal"
-        let deadline = Date().addingTimeInterval(20)
-        var walSize = 0
-        while Date() < deadline && p.isRunning {
-            walSize = ((try? FileManager.default.attributesOfItem(atPath: wal))?[.size] as? Int) ?? 0
-            if walSize > 4 << 20 { break }
-            usleep(20_000)
+        // The write end opens once the importer has opened the pipe for reading (polled, so a
+        // failing importer fails the test instead of hanging it); a dead reader gives EPIPE, not
+        // SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        var fd: Int32 = -1
+        let deadline = Date().addingTimeInterval(30)
+        while fd < 0 && p.isRunning && Date() < deadline {
+            fd = open(csv, O_WRONLY | O_NONBLOCK)
+            if fd < 0 { usleep(10_000) }
         }
+        try #require(fd >= 0, "the importer never opened the pipe")
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        let firstHalf = Array(("user,item,rating,ts\n" + rows[..<(rows.count / 2)].joined()).utf8)
+        var written = 0
+        while written < firstHalf.count {
+            let n = firstHalf[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, $0.count) }
+            if n <= 0 { break }
+            written += n
+        }
+        usleep(200_000)
         let wasRunning = p.isRunning
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
-        #expect(wasRunning, "the import finished before it could be killed; make the file larger")
+        close(fd)
+        #expect(written == firstHalf.count && wasRunning, "the import ended before it read the whole file")
         let list = try CLI.run("rec-data", ["list", "--db", db])
         #expect(list.status == 0)
         #expect(!list.stdout.contains("big"), "\(list.stdout)")
@@ -101,7 +112,9 @@ import Testing
         #expect(parsed?["users"] as? Int == 10)
         let counts = try DatabaseQueue(path: db).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM user")! }
         #expect(counts == 10)
-        // And the same import now runs to completion.
+        // And the same import, from a plain file, now runs to completion.
+        try FileManager.default.removeItem(atPath: csv)
+        try Data(("user,item,rating,ts\n" + rows.joined()).utf8).write(to: URL(fileURLWithPath: csv))
         let rerun = try CLI.run("rec-data", p.arguments!)
         #expect(rerun.status == 0, "\(rerun.stderr)")
         #expect(rerun.stdout.contains("600000 ratings"), "\(rerun.stdout)")

@@ -8,7 +8,10 @@ import Testing
     struct Echo: Codable, Sendable { var ok: Bool }
     struct Body: Codable, Sendable { var q: String }
 
-    func client(_ s: LoopbackServer, attempts: Int = 3, timeout: Double = 2, headers: [String: String] = [:]) -> JSONHTTPClient {
+    // A generous timeout unless a test is about timeouts: on a loaded 2-core machine (the whole
+    // suite runs in parallel) a loopback answer has taken over 2 s, and a spurious timeout adds
+    // an attempt that the retry tests then count.
+    func client(_ s: LoopbackServer, attempts: Int = 3, timeout: Double = 15, headers: [String: String] = [:]) -> JSONHTTPClient {
         JSONHTTPClient(baseURL: s.baseURL.appendingPathComponent("v1"), headers: headers, timeout: timeout,
                        retryPolicy: RetryPolicy(maxAttempts: attempts, initialBackoff: 0.01, maxBackoff: 0.05))
     }
