@@ -152,8 +152,8 @@ struct Export: ParsableCommand {
             let s = try store.open()
             let handle: FileHandle
             if let output {
-                FileManager.default.createFile(atPath: output, contents: nil)
-                guard let h = FileHandle(forWritingAtPath: output) else { throw ValidationError("cannot write \(output)") }
+                guard FileManager.default.createFile(atPath: output, contents: nil),
+                      let h = FileHandle(forWritingAtPath: output) else { throw ValidationError("cannot write \(output)") }
                 handle = h
             } else {
                 handle = FileHandle.standardOutput
