@@ -205,7 +205,7 @@ import Testing
         let b = try ProfileBuilder(store: store, dataset: "synth", split: "llo")
         let summary = try await RationaleGenerator(store: rs, reasoner: AspectReasoner(builder: b), options: quietOptions()).run()
         let out = dir.appendingPathComponent("sft.jsonl")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
+        #expect(FileManager.default.createFile(atPath: out.path, contents: nil))
         let h = try FileHandle(forWritingTo: out)
         let n = try FineTuningExchange.exportSFT(store: rs, runID: summary.run.id, to: h)
         try h.close()

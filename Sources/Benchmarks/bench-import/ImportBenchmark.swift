@@ -74,8 +74,9 @@ struct ImportBenchmark: ParsableCommand {
     /// MovieLens-like file: users in blocks with increasing timestamps, Zipf-ish item popularity,
     /// half-star ratings.
     func generate(_ path: String) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
-        let h = FileHandle(forWritingAtPath: path)!
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("cannot write \(path)")
+        }
         defer { try? h.close() }
         var g = SeededGenerator(seed: seed)
         var buf = "user_id,item_id,rating,timestamp\n"
