@@ -79,6 +79,7 @@ import Testing
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         // The write end opens once the importer has opened the pipe for reading (polled, so a
         // failing importer fails the test instead of hanging it); a dead reader gives EPIPE, not
         // SIGPIPE.

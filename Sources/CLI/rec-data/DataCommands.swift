@@ -150,15 +150,7 @@ struct Export: ParsableCommand {
     func run() throws {
         do {
             let s = try store.open()
-            let handle: FileHandle
-            if let output {
-                guard FileManager.default.createFile(atPath: output, contents: nil),
-                      let h = FileHandle(forWritingAtPath: output) else { throw ValidationError("cannot write \(output)") }
-                handle = h
-            } else {
-                handle = FileHandle.standardOutput
-            }
-            let n = try CSVExport.export(s, dataset: dataset, table: table, split: split, to: handle)
+            let n = try CSVExport.export(s, dataset: dataset, table: table, split: split, to: try outputHandle(output))
             if output != nil { FileHandle.standardError.write(Data("wrote \(n) rows to \(output!)\n".utf8)) }
         } catch {
             throw fail(error)

@@ -205,18 +205,9 @@ struct RationalesExport: ParsableCommand {
             let rs = try RationaleStore(store: try store.open())
             let run = try selection.resolve(rs)
             let template = try promptFile.map { try PromptTemplate(contentsOf: $0) } ?? .openEnded
-            let handle: FileHandle
-            if let output {
-                guard FileManager.default.createFile(atPath: output, contents: nil), let h = FileHandle(forWritingAtPath: output) else {
-                    throw ValidationError("cannot write \(output)")
-                }
-                handle = h
-            } else {
-                handle = FileHandle.standardOutput
-            }
             let n = try FineTuningExchange.exportSFT(store: rs, runID: run.id, template: template,
                                                      profileOptions: ProfileOptions(maxLiked: maxLiked, includeDisliked: withDisliked),
-                                                     jsonMode: jsonMode, to: handle)
+                                                     jsonMode: jsonMode, to: try outputHandle(output))
             FileHandle.standardError.write(Data("exported \(n) examples from \(run)\(output.map { " to \($0)" } ?? "")\n".utf8))
         } catch {
             throw fail(error)

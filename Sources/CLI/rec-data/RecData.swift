@@ -42,6 +42,15 @@ struct StoreOptions: ParsableArguments {
 extension OnErrorPolicy: ExpressibleByArgument {}
 extension DuplicatePolicy: ExpressibleByArgument {}
 
+/// Where a command with `--output` writes: the file (created or truncated), or standard output.
+func outputHandle(_ output: String?) throws -> FileHandle {
+    guard let output else { return FileHandle.standardOutput }
+    guard FileManager.default.createFile(atPath: output, contents: nil), let h = FileHandle(forWritingAtPath: output) else {
+        throw ValidationError("cannot write \(output)")
+    }
+    return h
+}
+
 /// Prints a failure the way every command does: one `error:` paragraph on stderr, exit status 1.
 /// Argument-parser errors (usage mistakes, explicit exits) pass through untouched so the parser
 /// reports them with the command's usage.
