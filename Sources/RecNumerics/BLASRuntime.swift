@@ -71,17 +71,31 @@ public enum BLASRuntime {
         "northwood", "banias", "atom", "barcelona", "opteron", "opteron_sse3", "generic", "unknown",
     ]
 
-    /// Why a re-exec would or would not happen, without doing it.
+    /// Why a re-exec would or would not happen in this process, without doing it.
     public static func reexecDecision() -> (core: String?, reason: String) {
-        if let v = getenv(noReexecVariable), String(cString: v) == "1" { return (nil, "\(noReexecVariable)=1") }
-        if getenv(reexecGuardVariable) != nil { return (nil, "already re-executed") }
-        if getenv("OPENBLAS_CORETYPE") != nil { return (nil, "OPENBLAS_CORETYPE is set") }
-        let current = coreName.lowercased()
-        guard let best = optimalCore(forFlags: cpuFlags()) else { return (nil, "no better core for this CPU") }
+        var environment: [String: String] = [:]
+        for name in [noReexecVariable, reexecGuardVariable, "OPENBLAS_CORETYPE"] {
+            if let v = getenv(name) { environment[name] = String(cString: v) }
+        }
+        return reexecDecision(currentCore: coreName, flags: cpuFlags(), environment: environment)
+    }
+
+    /// The re-exec decision as a pure function of OpenBLAS's own choice, the CPU flags and the
+    /// relevant environment variables, so it can be checked for CPUs other than the one at hand.
+    /// On an AMD Zen CPU OpenBLAS 0.3.21 picks its own `Zen` kernels (AVX2 + FMA), which suit it:
+    /// no re-exec. On an AVX-512 Xeon it falls back to `Prescott` (SSE3): re-exec with `SkylakeX`
+    /// or `Cooperlake`.
+    public static func reexecDecision(currentCore: String, flags: Set<String>,
+                                      environment: [String: String]) -> (core: String?, reason: String) {
+        if environment[noReexecVariable] == "1" { return (nil, "\(noReexecVariable)=1") }
+        if environment[reexecGuardVariable] != nil { return (nil, "already re-executed") }
+        if environment["OPENBLAS_CORETYPE"] != nil { return (nil, "OPENBLAS_CORETYPE is set") }
+        let current = currentCore.lowercased()
+        guard let best = optimalCore(forFlags: flags) else { return (nil, "no better core for this CPU") }
         // AVX2 kernels on an AVX-512 CPU (an unknown AVX-512 model) are also worth replacing.
         let upgradable = genericCores.contains(current) || (current == "haswell" && best != "Haswell")
-        guard upgradable else { return (nil, "core \(coreName) already suits this CPU") }
-        return (best, "core \(coreName) is generic; CPU supports \(best)")
+        guard upgradable else { return (nil, "core \(currentCore) already suits this CPU") }
+        return (best, "core \(currentCore) is generic; CPU supports \(best)")
     }
 
     /// Re-executes the current process with `OPENBLAS_CORETYPE` set when OpenBLAS chose a

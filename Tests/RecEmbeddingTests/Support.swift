@@ -3,16 +3,16 @@ import Testing
 @testable import RecEmbedding
 import RecNumerics
 
-/// Shared fixtures: `$REC_SHARED_DIR`, else `<repo>/../shared`.
+/// Reference outputs kept in the repository (Tests/Fixtures), each next to the script in
+/// Notebooks-as-Scripts that regenerates it with the peer.
 enum Fixtures {
-    static var sharedDirectory: URL {
-        if let d = ProcessInfo.processInfo.environment["REC_SHARED_DIR"], !d.isEmpty { return URL(fileURLWithPath: d) }
-        // #filePath is <repo>/Tests/RecEmbeddingTests/Support.swift.
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
+    /// `<repo>/Tests/Fixtures`; #filePath is <repo>/Tests/RecEmbeddingTests/Support.swift.
+    static var directory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
     }
 
-    static var referenceURL: URL { sharedDirectory.appendingPathComponent("fixtures/minilm-l6-v2-reference.json") }
+    /// sentence-transformers on all-MiniLM-L6-v2 (Notebooks-as-Scripts/make_minilm_fixture.py).
+    static var referenceURL: URL { directory.appendingPathComponent("minilm-l6-v2-reference.json") }
 
     struct Record: Decodable { let text: String; let input_ids: [Int32]; let embedding: [Float] }
     struct Reference: Decodable { let max_seq_length: Int; let records: [Record] }

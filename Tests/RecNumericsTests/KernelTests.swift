@@ -174,6 +174,28 @@ private func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
     @Test func reportsCoreAndConfig() {
         #expect(!BLASRuntime.coreName.isEmpty)
         #expect(BLASRuntime.configDescription.contains("OpenBLAS"))
+        // `bash run.sh test` reruns the numerics suites with OPENBLAS_CORETYPE forced to each
+        // core the CPU runs: the forcing must reach the library, or those runs test nothing new.
+        if let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !forced.isEmpty {
+            #expect(BLASRuntime.coreName.lowercased() == forced.lowercased())
+        }
+    }
+
+    /// What the re-exec does on each CPU kind machines of this kind come with (flags as
+    /// /proc/cpuinfo lists them): AMD EPYC Zen 3 keeps OpenBLAS's own Zen kernels, the AVX-512
+    /// Xeon that OpenBLAS 0.3.21 takes for a Prescott is moved to Cooperlake.
+    @Test func reexecDecisionPerCPUKind() {
+        let zen3: Set<String> = ["sse4_2", "avx", "avx2", "fma", "bmi2", "sha_ni", "vaes"]
+        let xeon: Set<String> = ["avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16"]
+        #expect(BLASRuntime.reexecDecision(currentCore: "Zen", flags: zen3, environment: [:]).core == nil)
+        #expect(BLASRuntime.reexecDecision(currentCore: "Prescott", flags: zen3, environment: [:]).core == "Haswell")
+        #expect(BLASRuntime.reexecDecision(currentCore: "Prescott", flags: xeon, environment: [:]).core == "Cooperlake")
+        #expect(BLASRuntime.reexecDecision(currentCore: "Haswell", flags: xeon, environment: [:]).core == "Cooperlake")
+        #expect(BLASRuntime.reexecDecision(currentCore: "SkylakeX", flags: xeon, environment: [:]).core == nil)
+        #expect(BLASRuntime.reexecDecision(currentCore: "Prescott", flags: ["sse2"], environment: [:]).core == nil)
+        for env in [["OPENBLAS_CORETYPE": "Zen"], [BLASRuntime.noReexecVariable: "1"], [BLASRuntime.reexecGuardVariable: "1"]] {
+            #expect(BLASRuntime.reexecDecision(currentCore: "Prescott", flags: xeon, environment: env).core == nil)
+        }
     }
 
     @Test func optimalCoreFromFlags() {

@@ -1,8 +1,10 @@
 // Small C kernels for loops that Swift cannot vectorise well with the default x86-64 target
-// (see MEASURED.md: SIMD types compile to scalar libm calls and stack spills). Each kernel is
-// built for AVX-512, AVX2 and baseline x86-64 and picked at load time, so the binary runs on any
-// x86-64 CPU. Compiled with -ffp-contract=off: no fused multiply-adds, so every result is
-// rounded exactly as the plain formula (and the Swift code it replaced) rounds it.
+// (SIMD types compile to scalar libm calls and stack spills there; Docs/benchmarks.md). Each
+// kernel is built for AVX-512, AVX2 and baseline x86-64; the best path the CPU supports is picked
+// on first use, or the one named by the environment variable REC_KERNEL_PATH (baseline, avx2,
+// avx512), so the binary runs on any x86-64 CPU and every path can be tested on one machine.
+// Compiled with -ffp-contract=off: no fused multiply-adds, so every path rounds exactly as the
+// plain formula (and the Swift code it replaced) rounds it, and all paths give the same bits.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
@@ -12,6 +14,34 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/// The instruction-set paths each kernel is built for.
+typedef enum { CK_PATH_BASELINE = 0, CK_PATH_AVX2 = 1, CK_PATH_AVX512 = 2 } ck_path;
+
+/// "baseline", "avx2" or "avx512": the names REC_KERNEL_PATH accepts.
+const char *ck_path_name(ck_path path);
+
+/// Whether this CPU can run `path` (baseline always; the others on x86-64 only).
+int ck_path_supported(ck_path path);
+
+/// The path the ck_* functions below use in this process: REC_KERNEL_PATH when set (the process
+/// stops with a message when the CPU cannot run it or the name is unknown), else the best one
+/// the CPU supports. Chosen on first use, then fixed.
+ck_path ck_active_path(void);
+
+/// One path's kernels, with the signatures of the ck_* functions below.
+typedef struct {
+    void (*adam_step)(float *p, const float *g, float *m, float *v, ptrdiff_t n, float b1, float b2, float wd,
+                      float stepSize, float invBC2Sqrt, float eps);
+    void (*relu)(float *x, ptrdiff_t n);
+    void (*relu_backward)(float *grad, const float *out, ptrdiff_t n);
+    void (*add)(float *acc, const float *x, ptrdiff_t n);
+    ptrdiff_t (*mean_of_rows)(float *out, const float *table, ptrdiff_t d, const int32_t *rows, ptrdiff_t count);
+    ptrdiff_t (*first_max_index)(const float *x, ptrdiff_t n);
+} ck_kernel_table;
+
+/// The kernels of `path`, or NULL when this CPU cannot run it (tests call every path this way).
+const ck_kernel_table *ck_kernels(ck_path path);
 
 /// One fused Adam step over `n` parameters, torch.optim.Adam's maths with coupled L2 weight decay:
 ///   g' = g + wd·p;  m = b1·m + (1−b1)·g';  v = b2·v + (1−b2)·g'·g';
