@@ -33,12 +33,20 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        // HTTP for model servers: corelibs URLSession spins a core while it waits (Docs/benchmarks.md).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // MARK: Shared support (no domain knowledge): progress lines, seeded RNG, hashing, byte I/O.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "RecKit", dependencies: ["CZlib"], swiftSettings: numericFlags),
+        .target(name: "RecKit",
+                dependencies: ["CZlib",
+                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio")],
+                swiftSettings: numericFlags),
 
         // MARK: 1. Data: SQLite ratings store, importers, splits, synthetic world.
         .target(

@@ -1,7 +1,7 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
 /// A failed exchange with an HTTP server, after all attempts the `RetryPolicy` allowed.
 ///
@@ -95,7 +95,14 @@ public struct HTTPExchange<Value: Sendable>: Sendable {
 ///
 /// Shared by every layer that talks to a model server (chat completions for reasoners, embedding
 /// endpoints): one place knows how to back off, honour `Retry-After`, detect truncated bodies and
-/// phrase errors. Uses URLSession (FoundationNetworking on Linux, which is libcurl underneath).
+/// phrase errors.
+///
+/// Transport is AsyncHTTPClient (SwiftNIO, epoll), not URLSession: on Linux, corelibs URLSession
+/// drives libcurl's multi interface through dispatch sources that re-arm continuously while a
+/// request is in flight, so a client waiting on a slow model server burned 94–136 % of a core
+/// (about 5,000 `epoll_ctl` and 2,500 `poll` calls per second for 4 requests in flight), taking
+/// that core from the model it waits on. With NIO the wait costs next to nothing
+/// (`bench-http`, Docs/benchmarks.md).
 public final class JSONHTTPClient: @unchecked Sendable {
     /// Requests go to `baseURL` + a relative path ("chat/completions").
     public let baseURL: URL
@@ -104,7 +111,7 @@ public final class JSONHTTPClient: @unchecked Sendable {
     /// Seconds without an answer before an attempt counts as timed out.
     public let timeout: Double
     public let retryPolicy: RetryPolicy
-    private let session: URLSession
+    private let http: HTTPClient
     // The jitter stream is shared by concurrent requests, so it sits behind a lock.
     private let lock = NSLock()
     private var generator: SeededGenerator
@@ -115,7 +122,7 @@ public final class JSONHTTPClient: @unchecked Sendable {
     ///   - headers: sent with every request; their values never appear in errors.
     ///   - timeout: per-attempt limit in seconds.
     ///   - generator: the source of backoff jitter (seeded, so waits are reproducible).
-    ///   - maxConnections: connections per host the session may open.
+    ///   - maxConnections: connections per host the client keeps open at once.
     ///   - sleep: how to wait between attempts (tests may record instead of sleeping).
     public init(baseURL: URL, headers: [String: String] = [:], timeout: Double = 60, retryPolicy: RetryPolicy = RetryPolicy(),
                 generator: SeededGenerator = SeededGenerator(seed: 0x5EED), maxConnections: Int = 8,
@@ -125,23 +132,25 @@ public final class JSONHTTPClient: @unchecked Sendable {
         self.timeout = timeout
         self.retryPolicy = retryPolicy
         self.generator = generator
-        let config = URLSessionConfiguration.ephemeral
-        // corelibs Foundation truncates timeouts to whole seconds (0.5 s becomes 0): give libcurl a
-        // generous whole-second limit and enforce the exact one with our own deadline in `perform`.
-        config.timeoutIntervalForRequest = JSONHTTPClient.curlTimeout(timeout)
-        config.timeoutIntervalForResource = JSONHTTPClient.curlTimeout(timeout) * 2
-        config.httpMaximumConnectionsPerHost = max(1, maxConnections)
-        config.requestCachePolicy = .reloadIgnoringLocalCacheData
-        config.urlCache = nil
-        session = URLSession(configuration: config)
+        var config = HTTPClient.Configuration()
+        // Retries are the RetryPolicy's (counted, backed off, reported); NIO must not retry a
+        // refused connection on its own until its connect timeout.
+        config.connectionPool.retryConnectionEstablishment = false
+        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, maxConnections)
+        config.timeout = .init(connect: .nanoseconds(Int64(min(timeout, 86_400) * 1e9)), read: nil)
+        config.redirectConfiguration = .follow(max: 5, allowCycles: false)
+        config.decompression = .disabled
+        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
         self.sleeper = sleep ?? { seconds in
             if seconds > 0 { try await Task.sleep(nanoseconds: UInt64(seconds * 1e9)) }
         }
     }
 
-    deinit { session.finishTasksAndInvalidate() }
+    // The callback form never blocks, so the last reference may go away on any thread.
+    deinit { http.shutdown { _ in } }
 
-    static func curlTimeout(_ t: Double) -> Double { (t.rounded(.up) + 1).clamped(2, 86_400) }
+    /// Largest answer body accepted (a model server's JSON answer is far smaller).
+    static let maximumBodyBytes = 256 << 20
 
     /// The absolute URL for a path relative to the base URL.
     public func url(for path: String) -> URL {
@@ -183,13 +192,14 @@ public final class JSONHTTPClient: @unchecked Sendable {
     /// The retry loop shared by all methods.
     public func send<Value: Sendable>(method: String, url: URL, body: Data?,
                                       decode: @escaping @Sendable (Data) throws -> Value) async throws -> HTTPExchange<Value> {
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = JSONHTTPClient.curlTimeout(timeout)
-        request.httpBody = body
-        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = HTTPMethod(rawValue: method)
+        if let body {
+            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        }
+        request.headers.replaceOrAdd(name: "Accept", value: "application/json")
+        for (k, v) in headers { request.headers.replaceOrAdd(name: k, value: v) }
         let urlString = url.absoluteString
         var waited = 0.0
         var attempt = 0
@@ -200,7 +210,7 @@ public final class JSONHTTPClient: @unchecked Sendable {
             let failure: HTTPClientError
             do {
                 let (data, response) = try await perform(request)
-                let status = response.statusCode
+                let status = Int(response.status.code)
                 if (200...299).contains(status) {
                     if let expected = Self.contentLength(response), expected > data.count {
                         failure = .transport(url: urlString, message: "body truncated: \(data.count) of \(expected) bytes (Content-Length) arrived", attempts: attempt)
@@ -238,88 +248,53 @@ public final class JSONHTTPClient: @unchecked Sendable {
         }
     }
 
-    /// One attempt, with a hard deadline: libcurl's own timeout measures idle time between bytes,
-    /// so a server that trickles could otherwise hold an attempt far past `timeout`.
-    private func perform(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
+    /// One attempt, with a hard deadline on the whole exchange, body included, so a server that
+    /// trickles bytes cannot hold an attempt past `timeout`.
+    private func perform(_ request: HTTPClientRequest) async throws -> (Data, HTTPClientResponse) {
+        let http = self.http
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(min(timeout, 86_400) * 1e9))
+        let urlString = request.url
         let seconds = timeout
-        let urlString = request.url?.absoluteString ?? "?"
-        let session = self.session
-        return try await withThrowingTaskGroup(of: (Data, HTTPURLResponse)?.self) { group in
+        return try await withThrowingTaskGroup(of: (Data, HTTPClientResponse)?.self) { group in
             group.addTask {
-                try await JSONHTTPClient.dataTask(session: session, request: request)
+                let response = try await http.execute(request, deadline: deadline)
+                let body = try await response.body.collect(upTo: JSONHTTPClient.maximumBodyBytes)
+                return (Data(body.readableBytesView), response)
             }
             group.addTask {
                 try await Task.sleep(nanoseconds: UInt64((seconds + 0.05) * 1e9))
                 return nil
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next() else {
-                throw HTTPClientError.timeout(url: urlString, seconds: seconds, attempts: 0)
-            }
-            guard let result = first else {
+            guard let first = try await group.next(), let result = first else {
                 throw HTTPClientError.timeout(url: urlString, seconds: seconds, attempts: 0)
             }
             return result
         }
     }
 
-    private final class TaskBox: @unchecked Sendable {
-        let lock = NSLock()
-        var task: URLSessionDataTask?
-        var cancelled = false
-    }
-
-    private static func dataTask(session: URLSession, request: URLRequest) async throws -> (Data, HTTPURLResponse) {
-        let box = TaskBox()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (c: CheckedContinuation<(Data, HTTPURLResponse), any Error>) in
-                let task = session.dataTask(with: request) { data, response, error in
-                    if let error { c.resume(throwing: error); return }
-                    guard let http = response as? HTTPURLResponse else {
-                        c.resume(throwing: HTTPClientError.transport(url: request.url?.absoluteString ?? "?",
-                                                                     message: "no HTTP response", attempts: 0))
-                        return
-                    }
-                    c.resume(returning: (data ?? Data(), http))
-                }
-                let cancelNow: Bool = box.lock.withLock {
-                    box.task = task
-                    return box.cancelled
-                }
-                task.resume()
-                if cancelNow { task.cancel() }
-            }
-        } onCancel: {
-            let t: URLSessionDataTask? = box.lock.withLock {
-                box.cancelled = true
-                return box.task
-            }
-            t?.cancel()
-        }
-    }
-
     static func classify(_ error: any Error, url: String, timeout: Double, attempts: Int) -> HTTPClientError {
         if error is CancellationError { return .cancelled(url: url, attempts: attempts) }
-        if let u = error as? URLError {
-            switch u.code {
-            case .timedOut: return .timeout(url: url, seconds: timeout, attempts: attempts)
-            case .cancelled: return .cancelled(url: url, attempts: attempts)
-            case .badURL, .unsupportedURL: return .invalidRequest(url: url, message: u.localizedDescription)
-            default: return .transport(url: url, message: "\(u.localizedDescription) (URLError \(u.code.rawValue))", attempts: attempts)
+        if let e = error as? AsyncHTTPClient.HTTPClientError {
+            switch e {
+            case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout,
+                 .getConnectionFromPoolTimeout:
+                return .timeout(url: url, seconds: timeout, attempts: attempts)
+            case .cancelled, .requestStreamCancelled: return .cancelled(url: url, attempts: attempts)
+            case .invalidURL, .emptyHost, .emptyScheme: return .invalidRequest(url: url, message: "\(e)")
+            case .remoteConnectionClosed:
+                return .transport(url: url, message: "the server closed the connection before the answer was complete", attempts: attempts)
+            default: return .transport(url: url, message: "\(e)", attempts: attempts)
             }
         }
-        let ns = error as NSError
-        return .transport(url: url, message: "\(ns.localizedDescription) (\(ns.domain) \(ns.code))", attempts: attempts)
+        return .transport(url: url, message: "\(error)", attempts: attempts)
     }
 
-    static func header(_ name: String, in response: HTTPURLResponse) -> String? {
-        for (k, v) in response.allHeaderFields {
-            if let ks = k as? String, ks.caseInsensitiveCompare(name) == .orderedSame { return v as? String ?? "\(v)" }
-        }
-        return nil
+    static func header(_ name: String, in response: HTTPClientResponse) -> String? {
+        response.headers.first(name: name)
     }
 
-    static func contentLength(_ response: HTTPURLResponse) -> Int? {
+    static func contentLength(_ response: HTTPClientResponse) -> Int? {
         guard let v = header("Content-Length", in: response) else { return nil }
         // A compressed body is decoded before we see it, so its length says nothing about ours.
         if let enc = header("Content-Encoding", in: response), enc.lowercased() != "identity" { return nil }
@@ -353,8 +328,4 @@ public final class JSONHTTPClient: @unchecked Sendable {
     static func path(_ keys: [any CodingKey]) -> String {
         keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
     }
-}
-
-extension Double {
-    fileprivate func clamped(_ lo: Double, _ hi: Double) -> Double { Swift.min(Swift.max(self, lo), hi) }
 }
