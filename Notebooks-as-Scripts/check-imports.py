@@ -14,6 +14,11 @@ A product dependency provides the module of the same name (true of every product
 uses: ArgumentParser, GRDB, GRDBSQLite). Toolchain modules are not dependencies and are ignored.
 C targets are skipped (they `#include`, they do not `import`).
 
+It also checks Docs/ARCHITECTURE.md against the manifest: the table between `<!-- deps:begin -->`
+and `<!-- deps:end -->` must list each library target and command-line tool with exactly its
+declared dependencies, and the graph between `<!-- graph:begin -->` and `<!-- graph:end -->`
+(`A ──► B, C` lines) must be the transitive reduction of those dependencies.
+
     python3 Notebooks-as-Scripts/check-imports.py            # from the repository root
     python3 Notebooks-as-Scripts/check-imports.py --dump F   # use a saved dump-package JSON
 
@@ -84,10 +89,85 @@ def imports_of(folder, excluded):
     return found if swift else None
 
 
+def block(text, name):
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if begin not in text or end not in text:
+        return None
+    return text[text.index(begin) + len(begin):text.index(end)]
+
+
+def split_names(text):
+    return {n.strip().strip("`") for n in text.split(",") if n.strip() and n.strip() not in ("—", "-")}
+
+
+def transitive_reduction(graph):
+    """Edges a -> b such that no other path a -> ... -> b exists."""
+    def reachable(start, skip_edge):
+        seen, stack = set(), [start]
+        while stack:
+            n = stack.pop()
+            for m in graph.get(n, ()):
+                if (n, m) == skip_edge or m in seen:
+                    continue
+                seen.add(m)
+                stack.append(m)
+        return seen
+    return {a: {b for b in bs if b not in reachable(a, (a, b))} for a, bs in graph.items()}
+
+
+def check_docs(path, package, root):
+    """Mismatches between the architecture document and the manifest's dependencies."""
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    doc = os.path.relpath(path, root)
+    declared = {}
+    for t in package["targets"]:
+        where = t.get("path") or ""
+        if t["type"] in ("test", "system", "plugin", "macro", "binary") or where.startswith(("Sources/Benchmarks", "Notebooks-as-Scripts", "Tests")):
+            continue
+        declared[t["name"]] = {dependency_name(d) for d in t.get("dependencies", [])}
+    problems = []
+    table = block(text, "deps")
+    if table is None:
+        return [f"{doc}: no <!-- deps:begin --> ... <!-- deps:end --> table"]
+    listed = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2 or cells[0] in ("module", "---") or not cells[0]:
+            continue
+        listed[cells[0].strip("`")] = split_names(cells[1])
+    for name in sorted(declared.keys() | listed.keys()):
+        if name not in listed:
+            problems.append(f"{doc}: the dependency table lacks {name}")
+        elif name not in declared:
+            problems.append(f"{doc}: the dependency table lists {name}, which Package.swift does not declare")
+        elif listed[name] != declared[name]:
+            problems.append(f"{doc}: {name} imports {', '.join(sorted(declared[name]))} in Package.swift, "
+                            f"not {', '.join(sorted(listed[name]))} as the table says")
+    graph = block(text, "graph")
+    if graph is None:
+        return problems + [f"{doc}: no <!-- graph:begin --> ... <!-- graph:end --> graph"]
+    drawn = {}
+    for line in graph.splitlines():
+        if "──►" not in line:
+            continue
+        left, right = line.split("──►", 1)
+        for a in split_names(left):
+            drawn.setdefault(a, set()).update(split_names(right))
+    expected = {a: bs for a, bs in transitive_reduction(declared).items() if bs}
+    for name in sorted(expected.keys() | drawn.keys()):
+        want, got = expected.get(name, set()), drawn.get(name, set())
+        if want != got:
+            problems.append(f"{doc}: the graph draws {name} ──► {', '.join(sorted(got)) or '(nothing)'}; "
+                            f"Package.swift makes it {', '.join(sorted(want)) or '(nothing)'}")
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--package-path", default=".")
     ap.add_argument("--dump", help="read dump-package JSON from this file instead of running swift")
+    ap.add_argument("--docs", default="Docs/ARCHITECTURE.md", help="architecture document to check (relative to the package)")
     args = ap.parse_args()
     root = os.path.abspath(args.package_path)
     if args.dump:
@@ -117,11 +197,15 @@ def main():
         if not (modules ^ declared):
             print(f"ok  {t['name']}: {', '.join(sorted(modules)) or '(none)'}")
 
+    doc_problems = check_docs(os.path.join(root, args.docs), package, root)
+    if not doc_problems:
+        print(f"ok  {args.docs}: dependency table and graph match Package.swift")
+    problems += doc_problems
     sys.stdout.flush()
     for p in problems:
         print(f"MISMATCH  {p}", file=sys.stderr)
     if problems:
-        print(f"check-imports: {len(problems)} mismatches in {checked} targets", file=sys.stderr)
+        print(f"check-imports: {len(problems)} mismatch(es) in {checked} targets", file=sys.stderr)
         return 1
     print(f"check-imports: {checked} Swift targets, every import declared and every declared dependency imported")
     return 0

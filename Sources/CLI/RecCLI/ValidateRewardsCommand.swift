@@ -56,15 +56,18 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
     @Flag(name: .customLong("list-metrics"), help: "List the available metrics and exit.") var listMetrics = false
     @Flag(help: "No progress lines.") var quiet = false
 
+    /// The parser's starting point; use `main()` or `main(adding:)` rather than running one by hand.
     public init() {}
 
-    /// Runs with the library's metrics only.
+    /// Runs with the library's metrics only (and, through ``ToolMetrics``, any a caller bound).
     public static func main() { main(adding: []) }
 
     var folder: URL {
         URL(fileURLWithPath: out ?? "runs/validate-rewards/\(dataset)-\(split)-\(reasoner.rawValue.replacingOccurrences(of: ":", with: "_"))-seed\(seed)")
     }
 
+    /// Validates (or lists the metrics). A failure after parsing leaves `error.txt` in the run
+    /// folder, so a batch of runs can be audited afterwards.
     public func run() throws {
         if listMetrics {
             for m in ToolMetrics.registry.metrics { print("\(m.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(m.summary)") }
