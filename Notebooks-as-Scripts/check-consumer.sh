@@ -44,8 +44,9 @@ swift build --package-path "$consumer" 2>&1 | grep -E "error|warning: .*unsafe|B
 bin="$(swift build --package-path "$consumer" --show-bin-path)"
 [ -x "$bin/my-validate-rewards" ] || { echo "check-consumer: the consumer did not build" >&2; exit 1; }
 build_seconds=$(( $(date +%s) - build_start ))
-resolved="$(grep -A6 '"identity" : "rationalerec"' "$consumer/Package.resolved" | grep -o '"version" : "[^"]*"' || true)"
+resolved="$(grep -A6 '"identity" : "rationalerec"' "$consumer/Package.resolved" | sed -n 's/.*"version" : "\([^"]*\)".*/\1/p' || true)"
 echo "check-consumer: consumer built in ${build_seconds} s against RationaleRec ${resolved:-(version unknown)}"
+[ "$resolved" = 0.1.0 ] || { echo "check-consumer: RationaleRec resolved to '${resolved}', not the tag 0.1.0" >&2; exit 1; }
 
 db="$work/world.sqlite"
 "$rec_data" synth --db "$db" --seed 7 --users 60 --items 80 --quiet >/dev/null
