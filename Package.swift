@@ -1,7 +1,12 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 // The package follows the pipeline of the library: data -> reasoning -> embedding -> distances
 // -> rewards -> agents/simulation -> evaluation -> command-line tools. Lower layers never
-// import higher ones; Docs/ARCHITECTURE.md draws the graph.
+// import higher ones; Docs/ARCHITECTURE.md draws the graph. Every target declares exactly the
+// modules it imports (Notebooks-as-Scripts/check-imports.py checks it).
+//
+// Tools version 6.2 or newer is what lets another package depend on this one through a versioned
+// URL: older manifests make SwiftPM refuse the unsafeFlags below in a versioned dependency
+// (swift-package-manager PR #8951). Notebooks-as-Scripts/check-consumer.sh proves it.
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -26,6 +31,10 @@ let package = Package(
         .library(name: "RecDistances", targets: ["RecDistances"]),
         .library(name: "RecRewards", targets: ["RecRewards"]),
         .library(name: "RecEvaluation", targets: ["RecEvaluation"]),
+        .library(name: "RecValidation", targets: ["RecValidation"]),
+        // The command types and their shared options: a dependent package runs
+        // `ValidateRewardsCommand.main(adding: [MyMetric()])` (Docs/metrics.md).
+        .library(name: "RecCLI", targets: ["RecCLI"]),
         .executable(name: "rec-data", targets: ["rec-data"]),
         .executable(name: "rec-train", targets: ["rec-train"]),
         .executable(name: "validate-rewards", targets: ["validate-rewards"]),
@@ -61,12 +70,13 @@ let package = Package(
         ),
 
         // MARK: 2. Reasoning: user profiles -> rationales (LLM backends, offline aspect reasoner, store).
-        .target(name: "RecReasoning", dependencies: ["RecData", "RecKit"], swiftSettings: strict),
+        .target(name: "RecReasoning", dependencies: ["RecData", "RecKit", .product(name: "GRDB", package: "GRDB.swift")],
+                swiftSettings: strict),
 
         // MARK: 3. Numerics (OpenBLAS) and embedding (SentenceBERT in Swift).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "RecNumerics", dependencies: ["CBLAS", "RecKit"], swiftSettings: numericFlags),
+        .target(name: "RecNumerics", dependencies: ["CBLAS"], swiftSettings: numericFlags),
         .target(name: "RecEmbedding",
                 dependencies: ["RecNumerics", "RecKit", "RecData", .product(name: "GRDB", package: "GRDB.swift")],
                 swiftSettings: numericFlags),
@@ -85,7 +95,7 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]),
         .target(name: "RecNN", dependencies: ["CKernels", "RecNumerics", "RecKit"], swiftSettings: numericFlags),
         .target(name: "RecAgents",
-                dependencies: ["RecNN", "RecRewards", "RecDistances", "RecEmbedding", "RecData", "RecNumerics", "RecKit", "RecEvaluation"],
+                dependencies: ["RecNN", "RecRewards", "RecDistances", "RecEmbedding", "RecData", "RecNumerics", "RecKit"],
                 swiftSettings: numericFlags),
 
         // MARK: 7. Evaluation: statistics (correlations, AUC, NDCG, bootstrap, paired tests) and reports.
@@ -97,10 +107,19 @@ let package = Package(
                 swiftSettings: numericFlags),
 
         // MARK: Command-line tools.
+        // Shared by the three tools: --db, the error path, encoder construction, typed option values,
+        // and the validate-rewards command itself (a library, so dependents can add metrics to it).
+        .target(
+            name: "RecCLI",
+            dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEmbedding", "RecReasoning", "RecData", "RecNumerics",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/CLI/RecCLI",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "rec-data",
             dependencies: [
-                "RecData", "RecReasoning", "RecEmbedding", "RecNumerics",
+                "RecCLI", "RecData", "RecReasoning", "RecEmbedding", "RecNumerics", "RecKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CLI/rec-data",
@@ -109,15 +128,14 @@ let package = Package(
 
         .executableTarget(
             name: "validate-rewards",
-            dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEmbedding", "RecReasoning", "RecData",
-                           "RecEvaluation", "RecNumerics", "RecKit",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RecCLI"],
             path: "Sources/CLI/validate-rewards",
             swiftSettings: strict
         ),
+        // Report writing (tables, charts) lives here, not in RecAgents: evaluation is the layer above agents.
         .executableTarget(
             name: "rec-train",
-            dependencies: ["RecAgents", "RecNN", "RecRewards", "RecDistances", "RecEmbedding", "RecReasoning", "RecData",
+            dependencies: ["RecCLI", "RecAgents", "RecNN", "RecEmbedding", "RecReasoning", "RecData",
                            "RecEvaluation", "RecNumerics", "RecKit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI/rec-train",
@@ -127,7 +145,7 @@ let package = Package(
         // MARK: Notebooks as scripts (runnable examples).
         .executableTarget(
             name: "notebook-custom-metric",
-            dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEmbedding", "RecReasoning", "RecData", "RecNumerics"],
+            dependencies: ["RecCLI", "RecDistances", "RecNumerics"],
             path: "Notebooks-as-Scripts/custom-metric",
             swiftSettings: strict
         ),
@@ -135,7 +153,7 @@ let package = Package(
         // MARK: Benchmarks (executables that print figures; never timed unit tests).
         .executableTarget(
             name: "bench-import",
-            dependencies: ["RecData", "RecNumerics",
+            dependencies: ["RecData", "RecKit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Benchmarks/bench-import",
             swiftSettings: strict
@@ -155,7 +173,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench-encoder",
-            dependencies: ["RecEmbedding", "RecNumerics",
+            dependencies: ["RecEmbedding", "RecNumerics", "RecKit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Benchmarks/bench-encoder",
             swiftSettings: strict
@@ -167,20 +185,22 @@ let package = Package(
         .testTarget(name: "RecKitTests", dependencies: ["RecKit"], swiftSettings: strict),
         .testTarget(name: "RecDataTests", dependencies: ["RecData", "RecKit", .product(name: "GRDB", package: "GRDB.swift")],
                     swiftSettings: strict),
-        .testTarget(name: "RecNumericsTests", dependencies: ["RecNumerics"], swiftSettings: strict),
+        .testTarget(name: "RecNumericsTests", dependencies: ["RecNumerics", "RecKit"], swiftSettings: strict),
         .testTarget(name: "RecEmbeddingTests", dependencies: ["RecEmbedding", "RecNumerics", "RecData", "RecKit", "LoopbackHTTP"],
                     swiftSettings: strict),
-        .testTarget(name: "RecReasoningTests", dependencies: ["RecReasoning", "RecData", "RecKit", "LoopbackHTTP"], swiftSettings: strict),
-        .testTarget(name: "RecDistancesTests", dependencies: ["RecDistances", "RecRewards", "RecNumerics", "RecKit", "RecData", "RecEmbedding"],
+        .testTarget(name: "RecReasoningTests", dependencies: ["RecReasoning", "RecData", "RecKit", "LoopbackHTTP",
+                                                             .product(name: "GRDB", package: "GRDB.swift")],
                     swiftSettings: strict),
-        .testTarget(name: "RecAgentsTests", dependencies: ["RecAgents", "RecNN", "RecRewards", "RecDistances", "RecData", "RecNumerics", "RecKit"],
+        .testTarget(name: "RecDistancesTests", dependencies: ["RecDistances", "RecRewards", "RecNumerics", "RecKit"],
+                    swiftSettings: strict),
+        .testTarget(name: "RecAgentsTests", dependencies: ["RecAgents", "RecNN", "RecData", "RecKit"],
                     swiftSettings: strict),
         .testTarget(name: "RecEvaluationTests", dependencies: ["RecEvaluation", "RecKit"], exclude: ["Fixtures"],
                     swiftSettings: strict),
         .testTarget(name: "RecValidationTests",
-                    dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEvaluation", "RecData", "RecKit", "RecNumerics"],
+                    dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEvaluation", "RecData", "RecKit"],
                     swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["RecData", "RecKit", .product(name: "GRDB", package: "GRDB.swift")],
+        .testTarget(name: "CLITests", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
                     swiftSettings: strict),
     ]
 )

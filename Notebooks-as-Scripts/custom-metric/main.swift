@@ -1,17 +1,18 @@
 // A notebook as a script: add your own description-distance metric and validate it against
-// held-out ratings next to the library's metrics, in a few lines.
+// held-out ratings next to the library's metrics. The whole program is the metric and one line.
 //
-//   swift run notebook-custom-metric --db runs/demo.sqlite --dataset ml-100k --split random
+//   swift run notebook-custom-metric --db runs/demo.sqlite --dataset ml-100k --split random \
+//       --metrics sbert-cosine,angular --bootstrap 300
 //
-// (after `bash run.sh demo`, which fetches ml-100k, splits it and writes aspect rationales).
+// (after `bash run.sh demo`, which fetches ml-100k, splits it and writes aspect rationales). Every
+// flag of `validate-rewards` works; `--metrics all` and `--list-metrics` include `angular`.
+//
+// The same file builds outside this repository, in a package that depends on RationaleRec through
+// a versioned URL: Notebooks-as-Scripts/check-consumer.sh does exactly that.
 import Foundation
-import RecData
+import RecCLI
 import RecDistances
-import RecEmbedding
 import RecNumerics
-import RecReasoning
-import RecRewards
-import RecValidation
 
 // 1. The metric: one small type. Here, an angular similarity, 1 − θ/π, which spreads out the
 //    crowded top of the cosine scale. `needs` says what the run must prepare for it.
@@ -28,32 +29,5 @@ struct AngularSimilarity: DescriptionDistance {
     }
 }
 
-// 2. Registration: one line.
-var registry = MetricRegistry.standard
-registry.register(AngularSimilarity())
-
-// 3. A validation run, exactly as `validate-rewards` does it.
-func argument(_ name: String, default value: String) -> String {
-    let args = CommandLine.arguments
-    guard let i = args.firstIndex(of: "--" + name), i + 1 < args.count else { return value }
-    return args[i + 1]
-}
-BLASRuntime.reexecWithOptimalCoreIfNeeded()
-let db = argument("db", default: "runs/demo.sqlite")
-let dataset = argument("dataset", default: "ml-100k"), split = argument("split", default: "random")
-do {
-    let store = try RatingStore(path: db)
-    let rationales = try RationaleStore(store: store).rationales(dataset: dataset, split: split, reasoner: "aspect")
-    let metrics = try registry.metrics(named: "sbert-cosine,angular,centroid-cosine")
-    let encoder = try BERTSentenceEncoder(modelDirectory: try ModelStore().ensureMiniLM())
-    let setup = try ScoringSetup.load(store: store, dataset: dataset, split: split, rationales: rationales,
-                                      needs: [.sentenceEmbeddings, .rationales], encoders: .init(sentence: encoder, tokens: nil), seed: 1)
-    var config = RewardValidationConfiguration(dataset: dataset, split: split, reasoner: "aspect", metrics: metrics.map(\.name))
-    config.likeThreshold = setup.dataset.scale.likeThreshold
-    config.bootstrapResamples = 300
-    let report = try RewardValidation.run(setup: setup, metrics: metrics, configuration: config)
-    print(ValidationReportWriter.terminal(report))
-} catch {
-    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-    exit(1)
-}
+// 2. The whole validate-rewards command line, with the metric added.
+ValidateRewardsCommand.main(adding: [AngularSimilarity()])

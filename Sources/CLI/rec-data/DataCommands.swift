@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import RecCLI
 import RecData
-import RecKit
 
 struct Fetch: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +32,7 @@ struct Fetch: ParsableCommand {
             options.showProgress = !quiet
             print(try store.importDataset(try RecBoleImporter(path: folder.path), options: options))
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }
@@ -67,7 +67,7 @@ struct Synth: ParsableCommand {
             options.showProgress = !quiet
             print(try store.open().importDataset(world, options: options))
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }
@@ -82,29 +82,38 @@ struct Split: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "Dataset name.") var dataset: String
     @Option(help: "Split name (default: the method's name).") var name: String?
-    @Option(help: "leave-last-out, random, or temporal.") var method: String = "leave-last-out"
+    @Option(help: "Split method.") var method: SplitMethodKind = .leaveLastOut
     @Option(help: "leave-last-out: validation ratings per user.") var valid = 1
     @Option(help: "leave-last-out: test ratings per user.") var test = 1
     @Option(name: .customLong("min-train"), help: "leave-last-out: training ratings every user keeps.") var minTrain = 1
-    @Option(help: "random/temporal: train,valid,test fractions.") var ratios = "0.8,0.1,0.1"
+    @Option(help: "random/temporal: train,valid,test fractions, comma-separated (default: 0.8,0.1,0.1).", transform: Ratios.parse)
+    var ratios: [Double]?
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Flag(help: "Recompute a split that already exists.") var replace = false
 
+    func validate() throws {
+        if let ratios, ratios.count != 3 {
+            throw ValidationError("--ratios expects three comma-separated fractions train,valid,test, e.g. 0.8,0.1,0.1 (got \(ratios.count): \(ratios.map { String($0) }.joined(separator: ",")))")
+        }
+        if ratios != nil && method == .leaveLastOut {
+            throw ValidationError("--ratios applies to --method random or temporal; leave-last-out takes --valid and --test")
+        }
+    }
+
     func run() throws {
+        let r = ratios ?? [0.8, 0.1, 0.1]
         let m: SplitMethod
-        let r = ratios.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         switch method {
-        case "leave-last-out": m = .leaveLastOut(valid: valid, test: test, minTrain: minTrain)
-        case "random", "temporal":
-            guard r.count == 3 else { throw ValidationError("--ratios expects three comma-separated fractions, e.g. 0.8,0.1,0.1 (got '\(ratios)')") }
-            m = method == "random" ? .randomRatio(train: r[0], valid: r[1], test: r[2]) : .globalTemporal(train: r[0], valid: r[1])
-        default: throw ValidationError("unknown --method '\(method)'; expected leave-last-out, random or temporal")
+        case .leaveLastOut: m = .leaveLastOut(valid: valid, test: test, minTrain: minTrain)
+        case .random: m = .randomRatio(train: r[0], valid: r[1], test: r[2])
+        // One global cut: the test share is what train and valid leave.
+        case .temporal: m = .globalTemporal(train: r[0], valid: r[1])
         }
         do {
-            let s = try store.open().createSplit(dataset: dataset, splitName: name ?? method, method: m, seed: seed, replace: replace)
+            let s = try store.open().createSplit(dataset: dataset, splitName: name ?? method.rawValue, method: m, seed: seed, replace: replace)
             print(s)
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }
@@ -132,7 +141,7 @@ struct Stats: ParsableCommand {
                 }
             }
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }
@@ -153,7 +162,7 @@ struct Export: ParsableCommand {
             let n = try CSVExport.export(s, dataset: dataset, table: table, split: split, to: try outputHandle(output))
             if output != nil { FileHandle.standardError.write(Data("wrote \(n) rows to \(output!)\n".utf8)) }
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }
@@ -170,7 +179,7 @@ struct List: ParsableCommand {
                 print("\(d.name)\t\(d.format)\tscale \(d.scale)\tsplits: \(splits.isEmpty ? "-" : splits.joined(separator: ", "))")
             }
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }

@@ -1,22 +1,9 @@
 import ArgumentParser
 import Foundation
+import RecCLI
 import RecData
 import RecEmbedding
 import RecKit
-import RecNumerics
-
-/// Which sentence encoder a command uses. Shared by every command that embeds text.
-struct EncoderOptions: ParsableArguments {
-    @Option(name: .customLong("model"), help: "Sentence-transformers model folder (default: all-MiniLM-L6-v2, fetched into the cache).")
-    var modelDirectory: String?
-    @Option(name: .customLong("threads"), help: "BLAS threads (default: $REC_BLAS_THREADS or all cores).")
-    var threads: Int?
-
-    func makeEncoder() throws -> BERTSentenceEncoder {
-        let dir = try modelDirectory.map { URL(fileURLWithPath: $0) } ?? ModelStore().ensureMiniLM()
-        return try BERTSentenceEncoder(modelDirectory: dir, threads: threads)
-    }
-}
 
 struct FetchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +15,7 @@ struct FetchModel: ParsableCommand {
         guard model == "minilm" || model == ModelStore.miniLMName else {
             throw ValidationError("unknown model '\(model)'; known: minilm (\(ModelStore.miniLMName))")
         }
-        do { print(try ModelStore().ensureMiniLM().path) } catch { throw fail(error) }
+        do { print(try ModelStore().ensureMiniLM().path) } catch { throw commandFailure(error) }
     }
 }
 
@@ -47,7 +34,7 @@ struct Embed: ParsableCommand {
         do {
             let s = try store.open()
             let d = try s.dataset(named: dataset)
-            let encoder = try encoderOptions.makeEncoder()
+            let encoder = try encoderOptions.makeBERTEncoder()
             let cache = try EmbeddingCache(store: s)
             let progress = ProgressReporter(label: "embed \(dataset)", unit: "items", enabled: quiet ? false : nil)
             let before = try cache.count(modelID: encoder.modelID)
@@ -60,7 +47,7 @@ struct Embed: ParsableCommand {
             }
             print("embedded \(ids.count) item texts of '\(dataset)' with \(encoder.directory.lastPathComponent) (\(m.cols) dimensions); \(after - before) distinct texts newly encoded, \(after) cached for this model")
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }
@@ -76,7 +63,7 @@ struct Encode: ParsableCommand {
     func run() throws {
         guard batchSize >= 1, chunk >= 1 else { throw ValidationError("--batch-size and --chunk must be ≥ 1") }
         do {
-            let encoder = try encoderOptions.makeEncoder()
+            let encoder = try encoderOptions.makeBERTEncoder()
             var texts: [String] = []
             func flush() throws {
                 guard !texts.isEmpty else { return }
@@ -99,7 +86,7 @@ struct Encode: ParsableCommand {
             }
             try flush()
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import RecCLI
 import RecData
-import RecKit
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,7 +37,8 @@ struct Import: ParsableCommand {
     @Option(name: .customLong("item-col"), help: "CSV: item id column.") var itemCol: String?
     @Option(name: .customLong("rating-col"), help: "CSV: rating column (omit for implicit feedback).") var ratingCol: String?
     @Option(name: .customLong("time-col"), help: "CSV: timestamp column.") var timeCol: String?
-    @Option(name: .customLong("time-format"), help: "CSV: unix (seconds), unix-ms, or iso8601.") var timeFormat: String = "unix"
+    @Option(name: .customLong("time-format"), help: "CSV: unix (seconds), unix-ms, or iso8601.")
+    var timeFormat: DelimitedMapping.TimestampFormat = .unixSeconds
     @Option(help: "CSV: field delimiter (default ',' or tab for .tsv); 'tab' for a tab.") var delimiter: String?
     @Flag(name: .customLong("no-header"), help: "CSV: the file has no header row.") var noHeader = false
     @Flag(help: "No progress line.") var quiet = false
@@ -65,12 +66,7 @@ struct Import: ParsableCommand {
                 m.hasHeader = !noHeader
                 if let delimiter { m.delimiter = delimiter == "tab" || delimiter == "\\t" ? 0x09 : UInt8(ascii: delimiter.unicodeScalars.first ?? ",") }
                 else if path.hasSuffix(".tsv") { m.delimiter = 0x09 }
-                switch timeFormat {
-                case "unix": m.timestampFormat = .unixSeconds
-                case "unix-ms": m.timestampFormat = .unixMillis
-                case "iso8601": m.timestampFormat = .iso8601
-                default: throw ValidationError("unknown --time-format '\(timeFormat)'; expected unix, unix-ms or iso8601")
-                }
+                m.timestampFormat = timeFormat
                 mapping = m
             }
             let importer = try DatasetFormat.importer(format: detected, path: path, metaPath: meta, mapping: mapping)
@@ -89,7 +85,7 @@ struct Import: ParsableCommand {
             let report = try store.importDataset(importer, options: options)
             print(report)
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 

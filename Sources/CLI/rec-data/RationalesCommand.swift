@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RecCLI
 import RecData
 import RecKit
 import RecReasoning
@@ -25,7 +26,7 @@ struct Rationales: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "Dataset name.") var dataset: String
     @Option(help: "Split name (rationales use its training part only).") var split: String
-    @Option(help: "aspect, openai or oracle.") var reasoner: String = "aspect"
+    @Option(help: "Reasoner that writes the rationales.") var reasoner: ReasonerKind = .aspect
     @Option(help: "Rationales per user.") var k = 5
     @Option(help: "open (write K rationales) or closed (yes/no per candidate; openai only).") var mode: ReasoningMode = .open
     @Option(name: .customLong("base-url"), help: "OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1.") var baseURL = "http://127.0.0.1:8080/v1"
@@ -61,15 +62,15 @@ struct Rationales: ParsableCommand {
             let builder = try ProfileBuilder(store: s, dataset: dataset, split: split, options: profile)
             let r: any Reasoner
             switch reasoner {
-            case "aspect":
+            case .aspect:
                 guard mode == .open else { throw ValidationError("--mode closed needs --reasoner openai") }
                 r = AspectReasoner(builder: builder, options: .init(k: k))
-            case "oracle":
+            case .oracle:
                 guard let g = OracleReasoner.Granularity(rawValue: granularity) else {
                     throw ValidationError("--granularity must be whole or sentences (got '\(granularity)')")
                 }
                 r = try OracleReasoner(store: s, dataset: dataset, granularity: g, k: k, profileOptions: profile)
-            case "openai":
+            case .openai:
                 guard let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https" else {
                     throw ValidationError("--base-url must be an http(s) URL such as http://127.0.0.1:8080/v1 (got '\(baseURL)')")
                 }
@@ -106,11 +107,9 @@ struct Rationales: ParsableCommand {
                     }
                 }
                 r = try OpenAIChatReasoner(c)
-            default:
-                throw ValidationError("unknown --reasoner '\(reasoner)'; expected aspect, openai or oracle")
             }
             var o = RationaleGenerator.Options(dataset: dataset, split: split)
-            o.concurrency = reasoner == "openai" ? concurrency : 1
+            o.concurrency = reasoner == .openai ? concurrency : 1
             o.limitUsers = limitUsers
             if quiet { o.showProgress = false }
             let generator = RationaleGenerator(store: rs, reasoner: r, options: o)
@@ -118,7 +117,7 @@ struct Rationales: ParsableCommand {
             let summary = try Blocking.wait { try await generator.run(builder: builder) }
             print(summary)
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }
@@ -127,7 +126,7 @@ struct Rationales: ParsableCommand {
 struct RunSelection: ParsableArguments {
     @Option(help: "Dataset name.") var dataset: String
     @Option(help: "Split name.") var split: String
-    @Option(help: "Reasoner of the run (aspect, openai, oracle, imported:NAME); default: the latest run of any.") var reasoner: String?
+    @Option(help: "Reasoner of the run (default: the latest run of any).") var reasoner: ReasonerName?
     @Option(help: "Run id (overrides --reasoner).") var run: Int64?
 
     func resolve(_ rs: RationaleStore) throws -> RationaleRun {
@@ -138,7 +137,7 @@ struct RunSelection: ParsableArguments {
             }
             return r
         }
-        return try rs.latestRun(dataset: dataset, split: split, reasoner: reasoner)
+        return try rs.latestRun(dataset: dataset, split: split, reasoner: reasoner?.rawValue)
     }
 }
 
@@ -158,7 +157,7 @@ struct RationalesShow: ParsableCommand {
             let s = try store.open()
             let rs = try RationaleStore(store: s)
             if runs {
-                for r in try rs.runs(dataset: selection.dataset, split: selection.split, reasoner: selection.reasoner) {
+                for r in try rs.runs(dataset: selection.dataset, split: selection.split, reasoner: selection.reasoner?.rawValue) {
                     let sum = try rs.summary(runID: r.id)
                     print("\(r)\n    \(sum.users) users, \(sum.rationales) rationales\(sum.usage.totalTokens > 0 ? ", \(sum.usage)" : "")")
                 }
@@ -181,7 +180,7 @@ struct RationalesShow: ParsableCommand {
                 for (i, t) in rec.texts.enumerated() { print("  \(i + 1). \(t)") }
             }
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }
@@ -210,7 +209,7 @@ struct RationalesExport: ParsableCommand {
                                                      jsonMode: jsonMode, to: try outputHandle(output))
             FileHandle.standardError.write(Data("exported \(n) examples from \(run)\(output.map { " to \($0)" } ?? "")\n".utf8))
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }
@@ -234,7 +233,7 @@ struct RationalesImport: ParsableCommand {
                                                              name: name ?? base, model: model)
             print(summary)
         } catch {
-            throw fail(error)
+            throw commandFailure(error)
         }
     }
 }

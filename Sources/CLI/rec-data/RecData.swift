@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import RecCLI
 import RecData
-import RecKit
 import RecNumerics
 
 /// `rec-data`: everything about the ratings store — fetching, importing, synthesising, splitting,
@@ -27,18 +27,6 @@ struct RecDataCommand: ParsableCommand {
     }
 }
 
-/// Options every command that touches the store shares.
-struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "SQLite database file (created if missing). Default: $REC_DB or ./rec.sqlite.")
-    var db: String = ProcessInfo.processInfo.environment["REC_DB"] ?? "rec.sqlite"
-
-    func open(readOnly: Bool = false) throws -> RatingStore {
-        let dir = (db as NSString).deletingLastPathComponent
-        if !dir.isEmpty && !readOnly { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        return try RatingStore(path: db, readOnly: readOnly)
-    }
-}
-
 extension OnErrorPolicy: ExpressibleByArgument {}
 extension DuplicatePolicy: ExpressibleByArgument {}
 
@@ -49,13 +37,4 @@ func outputHandle(_ output: String?) throws -> FileHandle {
         throw ValidationError("cannot write \(output)")
     }
     return h
-}
-
-/// Prints a failure the way every command does: one `error:` paragraph on stderr, exit status 1.
-/// Argument-parser errors (usage mistakes, explicit exits) pass through untouched so the parser
-/// reports them with the command's usage.
-func fail(_ error: any Error) -> any Error {
-    if error is ValidationError || error is ExitCode { return error }
-    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-    return ExitCode.failure
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RecAgents
+import RecCLI
 import RecData
 import RecEmbedding
 import RecKit
@@ -10,16 +11,15 @@ import RecReasoning
 
 /// Options shared by `train` and `compare`: data, encoder, simulator, agent and protocol.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "SQLite database file. Default: $REC_DB or ./rec.sqlite.")
-    var db: String = ProcessInfo.processInfo.environment["REC_DB"] ?? "rec.sqlite"
+    @OptionGroup var store: StoreOptions
     @Option(help: "Dataset name.") var dataset: String
     @Option(help: "Split name (its training part is the users' history; test ratings are the ranking ground truth).")
     var split: String = "leave-last-out"
     @Option(help: "Rationale source: a reasoner name in the store (aspect, openai, ...), 'truth' (a synthetic world's true preference statements), or 'none'.")
     var rationales: String = "aspect"
     @Option(help: "Sentence encoder: minilm (all-MiniLM-L6-v2, embeddings must be cached by `rec-data embed`) or hashing (bag of words, no model).")
-    var encoder: String = "minilm"
-    @Option(name: .customLong("model"), help: "Sentence-transformers model folder (default: all-MiniLM-L6-v2 from the cache).") var modelDirectory: String?
+    var encoder: EncoderKind = .minilm
+    @OptionGroup var encoderOptions: EncoderOptions
     @Flag(name: .customLong("embed-missing"), help: "Embed item texts missing from the cache instead of failing.") var embedMissing = false
     @Option(name: .customLong("pretrain-steps"), help: "Environment steps of intrinsic-reward pretraining.") var pretrainSteps = 20_000
     @Option(name: .customLong("finetune-steps"), help: "Environment steps of extrinsic fine-tuning.") var finetuneSteps = 10_000
@@ -39,16 +39,13 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("eval-users"), help: "Most held-out users evaluated.") var evalUsers = 200
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps (at the next session end; 0 = never).") var checkpointEvery = 5000
     @Option(name: .customLong("log-every"), help: "Steps per learning-curve point.") var logEvery = 1000
-    @Option(help: "BLAS threads (default: $REC_BLAS_THREADS or OpenBLAS's choice).") var threads: Int?
     @Flag(help: "No progress line.") var quiet = false
 
     func encoderInstance() throws -> any SentenceEncoder {
         switch encoder {
-        case "hashing": return HashingEncoder(dimension: 256)
-        case "minilm":
-            let dir = try modelDirectory.map { URL(fileURLWithPath: $0) } ?? ModelStore().ensureMiniLM()
-            return try BERTSentenceEncoder(modelDirectory: dir, threads: threads)
-        default: throw ValidationError("unknown encoder '\(encoder)'; use minilm or hashing")
+        // The hashing encoder lives with the agents (RecAgents), which the shared CLI support does not link.
+        case .hashing: return HashingEncoder(dimension: 256)
+        case .minilm: return try encoderOptions.makeBERTEncoder()
         }
     }
 
@@ -98,25 +95,20 @@ struct CommonOptions: ParsableArguments {
     }
 
     func prepare(needRationales: Bool) throws -> (RatingStore, UserSimulator, String) {
-        if let threads { BLASRuntime.setThreads(threads) } else { BLASRuntime.configureFromEnvironment() }
+        if let threads = encoderOptions.threads { BLASRuntime.setThreads(threads) } else { BLASRuntime.configureFromEnvironment() }
+        let db = self.store.db
         guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("database \(db) does not exist (create it with `rec-data fetch ml-100k` or `rec-data synth`)") }
         let store = try RatingStore(path: db)
         let info = try store.dataset(named: dataset)
         let enc = try encoderInstance()
         let rats = try loadRationales(store: store, info: info, required: needRationales)
         let data = try AgentDataset.load(store: store, dataset: dataset, split: split, encoder: enc, rationales: rats,
-                                         allowEncoding: embedMissing || encoder == "hashing", showProgress: !quiet)
+                                         allowEncoding: embedMissing || encoder == .hashing, showProgress: !quiet)
         var mf = MatrixFactorization.Configuration()
         mf.epochs = 30
         let sim = UserSimulator(dataset: data, mf: mf, syntheticNoise: syntheticNoise, seed: 1)
         return (store, sim, enc.modelID)
     }
-}
-
-func fail(_ error: any Error) -> any Error {
-    if error is ValidationError || error is ExitCode || error is CleanExit { return error }
-    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-    return ExitCode(1)
 }
 
 @main
@@ -172,7 +164,7 @@ struct Train: ParsableCommand {
             try Reports.writeRun(result, simulator: sim, extra: ["command": CommandLine.arguments.joined(separator: " ")], to: dir)
             print(try String(contentsOf: dir.appendingPathComponent("results.md"), encoding: .utf8))
             print("run folder: \(dir.path)")
-        } catch { throw fail(error) }
+        } catch { throw commandFailure(error) }
     }
 }
 
@@ -207,6 +199,6 @@ struct Compare: ParsableCommand {
                                         command: CommandLine.arguments.joined(separator: " "), to: dir)
             print(try String(contentsOf: dir.appendingPathComponent("comparison.md"), encoding: .utf8))
             print(String(format: "compare finished in %.1f s; report: %@", Date().timeIntervalSince(start), dir.appendingPathComponent("index.html").path))
-        } catch { throw fail(error) }
+        } catch { throw commandFailure(error) }
     }
 }

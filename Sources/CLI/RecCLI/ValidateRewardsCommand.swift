@@ -3,8 +3,6 @@ import Foundation
 import RecData
 import RecDistances
 import RecEmbedding
-import RecEvaluation
-import RecKit
 import RecNumerics
 import RecReasoning
 import RecRewards
@@ -14,9 +12,12 @@ extension RewardPayout: ExpressibleByArgument {}
 
 /// `validate-rewards`: does a reward computed from rationales agree with what users rate highly,
 /// and which description distance measures it best?
-@main
-struct ValidateRewards: ParsableCommand {
-    static let configuration = CommandConfiguration(
+///
+/// Metric names resolve through ``ToolMetrics/registry``: `ValidateRewardsCommand.main()` runs the
+/// library's metrics, `ValidateRewardsCommand.main(adding: [MyMetric()])` runs them with a
+/// downstream package's metrics added (`--metrics all` and `--list-metrics` include them).
+public struct ValidateRewardsCommand: MetricExtensibleCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "validate-rewards",
         abstract: "Validate rationale-based rewards against held-out ratings, for several distance metrics side by side.",
         discussion: """
@@ -31,12 +32,11 @@ struct ValidateRewards: ParsableCommand {
         version: "validate-rewards 0.1.0 (BLAS: OpenBLAS core \(BLASRuntime.coreName))"
     )
 
-    @Option(help: "SQLite database (default: $REC_DB or ./rec.sqlite).")
-    var db: String = ProcessInfo.processInfo.environment["REC_DB"] ?? "rec.sqlite"
+    @OptionGroup var store: StoreOptions
     @Option(help: "Dataset name.") var dataset: String
     @Option(help: "Split name (its training part feeds rationales and controls).") var split: String
-    @Option(help: "Held-out part to validate against: test or valid.") var part: String = "test"
-    @Option(help: "Reasoner whose latest rationale run is used (aspect, oracle, openai, imported:NAME).") var reasoner: String = "aspect"
+    @Option(help: "Held-out part to validate against.") var part: HeldOutPart = .test
+    @Option(help: "Reasoner whose latest rationale run is used.") var reasoner = ReasonerName(.aspect)
     @Option(name: .customLong("run"), help: "Use this rationale run id instead of the reasoner's latest.") var runID: Int64?
     @Option(help: "Comma-separated metrics, or 'all'.") var metrics: String = "all"
     @Option(help: "Reward threshold: an absolute value (0.5) or a per-rationale catalog percentile (p0.9 or 90%).")
@@ -51,34 +51,33 @@ struct ValidateRewards: ParsableCommand {
     @Option(help: "The no-rationale control every metric is tested against.") var baseline: String = "centroid-cosine"
     @Option(help: "Seed for bootstrap, permutations, sampling and the random control.") var seed: UInt64 = 1
     @Option(help: "Run folder (default: runs/validate-rewards/DATASET-SPLIT-REASONER-seedN).") var out: String?
-    @Option(name: .customLong("model"), help: "Sentence-transformers model folder (default: all-MiniLM-L6-v2 from the cache).")
-    var modelDirectory: String?
-    @Option(help: "BLAS threads.") var threads: Int?
+    @OptionGroup var encoderOptions: EncoderOptions
     @Option(name: .customLong("batch-size"), help: "Encoder batch size.") var batchSize: Int = 32
     @Flag(name: .customLong("list-metrics"), help: "List the available metrics and exit.") var listMetrics = false
     @Flag(help: "No progress lines.") var quiet = false
 
-    static func main() {
-        BLASRuntime.reexecWithOptimalCoreIfNeeded()
-        _ = BLASRuntime.configureFromEnvironment()
-        Self.main(nil)
-    }
+    /// The parser's starting point; use `main()` or `main(adding:)` rather than running one by hand.
+    public init() {}
+
+    /// Runs with the library's metrics only (and, through ``ToolMetrics``, any a caller bound).
+    public static func main() { main(adding: []) }
 
     var folder: URL {
-        URL(fileURLWithPath: out ?? "runs/validate-rewards/\(dataset)-\(split)-\(reasoner.replacingOccurrences(of: ":", with: "_"))-seed\(seed)")
+        URL(fileURLWithPath: out ?? "runs/validate-rewards/\(dataset)-\(split)-\(reasoner.rawValue.replacingOccurrences(of: ":", with: "_"))-seed\(seed)")
     }
 
-    func run() throws {
+    /// Validates (or lists the metrics). A failure after parsing leaves `error.txt` in the run
+    /// folder, so a batch of runs can be audited afterwards.
+    public func run() throws {
         if listMetrics {
-            for m in MetricRegistry.standard.metrics { print("\(m.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(m.summary)") }
+            for m in ToolMetrics.registry.metrics { print("\(m.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(m.summary)") }
             return
         }
         do {
             try perform()
         } catch {
             ValidationReportWriter.writeError(error, configuration: CommandLine.arguments.joined(separator: " "), to: folder)
-            FileHandle.standardError.write(Data("error: \(error)\n(wrote \(folder.path)/error.txt)\n".utf8))
-            throw ExitCode.failure
+            throw commandFailure(error, note: "wrote \(folder.path)/error.txt")
         }
     }
 
@@ -86,15 +85,13 @@ struct ValidateRewards: ParsableCommand {
         guard k >= 1, minUserRatings >= 2, bootstrap >= 1, permutations >= 1 else {
             throw StoreError.invalidArgument("--k must be ≥ 1, --min-user-ratings ≥ 2, --bootstrap and --permutations ≥ 1")
         }
-        guard let heldOut: SplitPart = ["test": .test, "valid": .valid][part] else {
-            throw StoreError.invalidArgument("--part must be test or valid (got '\(part)')")
-        }
         guard let parsedThreshold = RewardThreshold(parsing: threshold) else {
             throw StoreError.invalidArgument("--threshold expects a number (absolute) or p0.9 / 90% (catalog percentile), got '\(threshold)'")
         }
-        var chosen = try MetricRegistry.standard.metrics(named: metrics)
+        let registry = ToolMetrics.registry
+        var chosen = try registry.metrics(named: metrics)
         if !chosen.contains(where: { $0.name == baseline }) {
-            chosen.append(try MetricRegistry.standard.metric(named: baseline))
+            chosen.append(try registry.metric(named: baseline))
         }
         if case .absolute(let t) = parsedThreshold {
             for m in chosen where m.usesRationales {
@@ -102,12 +99,12 @@ struct ValidateRewards: ParsableCommand {
             }
         }
 
-        let store = try RatingStore(path: db)
+        let store = try RatingStore(path: self.store.db)
         let d = try store.dataset(named: dataset)
         _ = try store.ratings(dataset: d, split: split, part: .valid).prefix(0)  // names the available splits when missing
         let rationaleStore = try RationaleStore(store: store)
         let runRecord = try runID.map { try rationaleStore.run(id: $0) }
-            ?? rationaleStore.latestRun(dataset: dataset, split: split, reasoner: reasoner)
+            ?? rationaleStore.latestRun(dataset: dataset, split: split, reasoner: reasoner.rawValue)
         let rationales = try rationaleStore.rationales(runID: runRecord.id)
         guard rationales.values.contains(where: { !$0.isEmpty }) else {
             throw StoreError.invalidArgument("rationale run \(runRecord.id) (\(runRecord.reasoner)) holds no rationales; generate them with `rec-data rationales --dataset \(dataset) --split \(split) --reasoner \(reasoner)`")
@@ -116,14 +113,13 @@ struct ValidateRewards: ParsableCommand {
         let needs = chosen.reduce(MetricNeeds()) { $0.union($1.needs) }
         var encoder: BERTSentenceEncoder?
         if needs.contains(.sentenceEmbeddings) || needs.contains(.tokenEmbeddings) {
-            let dir = try modelDirectory.map { URL(fileURLWithPath: $0) } ?? ModelStore().ensureMiniLM()
-            encoder = try BERTSentenceEncoder(modelDirectory: dir, threads: threads)
+            encoder = try encoderOptions.makeBERTEncoder()
         }
-        let setup = try ScoringSetup.load(store: store, dataset: dataset, split: split, heldOut: heldOut, rationales: rationales,
+        let setup = try ScoringSetup.load(store: store, dataset: dataset, split: split, heldOut: part.splitPart, rationales: rationales,
                                           needs: needs, encoders: .init(sentence: encoder, tokens: encoder, batchSize: batchSize),
                                           seed: seed, showProgress: !quiet)
         var config = RewardValidationConfiguration(dataset: dataset, split: split, reasoner: runRecord.reasoner, metrics: chosen.map(\.name))
-        config.heldOutPart = part
+        config.heldOutPart = part.rawValue
         config.rationaleRun = runRecord.id
         config.threshold = parsedThreshold
         config.payout = payout

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import RecEmbedding
+
+/// `--encoder`: which sentence encoder embeds item texts and rationales.
+public enum EncoderKind: String, CaseIterable, Sendable, ExpressibleByArgument {
+    /// all-MiniLM-L6-v2 (SentenceBERT), the encoder ELLM's reward is defined with.
+    case minilm
+    /// Hashed bag of words: no model files, for quick runs and tests.
+    case hashing
+}
+
+/// `--model` and `--threads`: where the sentence-transformers model lives and how many BLAS
+/// threads it may use. Shared by every command that embeds text.
+public struct EncoderOptions: ParsableArguments {
+    /// A sentence-transformers model folder; nil means all-MiniLM-L6-v2 from the cache.
+    @Option(name: .customLong("model"), help: "Sentence-transformers model folder (default: all-MiniLM-L6-v2, fetched into the cache).")
+    public var modelDirectory: String?
+    /// BLAS threads; nil leaves the choice to `$REC_BLAS_THREADS` or OpenBLAS.
+    @Option(name: .customLong("threads"), help: "BLAS threads (default: $REC_BLAS_THREADS or OpenBLAS's choice).")
+    public var threads: Int?
+
+    public init() {}
+
+    /// The BERT sentence encoder the options name, fetching MiniLM into the cache when no folder
+    /// is given (idempotent: a verified cached copy is reused).
+    public func makeBERTEncoder() throws -> BERTSentenceEncoder {
+        let dir = try modelDirectory.map { URL(fileURLWithPath: $0) } ?? ModelStore().ensureMiniLM()
+        return try BERTSentenceEncoder(modelDirectory: dir, threads: threads)
+    }
+}
