@@ -172,6 +172,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "bench-http",
+            dependencies: ["RecKit"],
+            path: "Sources/Benchmarks/bench-http",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "bench-encoder",
             dependencies: ["RecEmbedding", "RecNumerics", "RecKit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
