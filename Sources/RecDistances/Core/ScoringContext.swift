@@ -8,7 +8,7 @@ public struct ScoringCatalog: Sendable {
     /// L2-normalised sentence embeddings of `texts` (rows), when a metric needs them.
     public var embeddings: Matrix?
     /// The embeddings as the encoder returned them (for the dot-product metric of unnormalised
-    /// encoders; equal to `embeddings` for MiniLM, which normalises).
+    /// encoders); the same storage as `embeddings` when the encoder normalises (MiniLM does).
     public var rawEmbeddings: Matrix?
     /// L2-normalised token embeddings of each text, when a metric needs them.
     public var tokenEmbeddings: [Matrix]?
@@ -21,9 +21,8 @@ public struct ScoringCatalog: Sendable {
 
     public init(texts: [String], embeddings: Matrix? = nil, tokenEmbeddings: [Matrix]? = nil, popularity: [Float]? = nil) {
         self.texts = texts
-        self.rawEmbeddings = embeddings
-        self.embeddings = embeddings.map(ScoringCatalog.normalized)
-        self.tokenEmbeddings = tokenEmbeddings?.map(ScoringCatalog.normalized)
+        (self.embeddings, self.rawEmbeddings) = ScoringCatalog.normalizedAndRaw(embeddings)
+        self.tokenEmbeddings = tokenEmbeddings.map(ScoringCatalog.normalizedSharingStorage)
         self.popularity = popularity ?? [Float](repeating: 0, count: texts.count)
         self.lexicon = Lexicon(documents: texts)
     }
@@ -32,6 +31,43 @@ public struct ScoringCatalog: Sendable {
         var c = m
         Kernels.l2NormalizeRows(&c)
         return c
+    }
+
+    /// Unit rows of `m`, and the matrix that stands for the encoder's own output. When the encoder
+    /// already normalises (every row's norm within 1e-6 of 1, as MiniLM's), the unit rows stand in
+    /// for both, so the rows are held once: at 100k users × 5 rationales that is 768 MB less, and
+    /// the dot-product metric equals the cosine, as it does for such encoders anyway.
+    static func normalizedAndRaw(_ m: Matrix?) -> (normalized: Matrix?, raw: Matrix?) {
+        guard let m else { return (nil, nil) }
+        let unit = normalized(m)
+        var alreadyUnit = true
+        m.storage.withUnsafeBufferPointer { p in
+            for r in 0..<m.rows where alreadyUnit {
+                var ss = 0.0
+                for c in 0..<m.cols { let x = Double(p[r * m.cols + c]); ss += x * x }
+                if abs(ss.squareRoot() - 1) > 1e-6 { alreadyUnit = false }
+            }
+        }
+        return (unit, alreadyUnit ? unit : m)
+    }
+
+    /// Each matrix with unit rows; matrices that share storage (one text repeated, as the cache
+    /// returns repeats) are normalised once and share the result. Copying every element instead
+    /// multiplied the aspect reasoner's few hundred distinct rationales by their 500k occurrences
+    /// at 100k users (7 GB of token states). Storage identity is the buffer's address, stable
+    /// while `ms` holds every buffer.
+    static func normalizedSharingStorage(_ ms: [Matrix]) -> [Matrix] {
+        struct Identity: Hashable { let base: UnsafeRawPointer; let rows: Int; let cols: Int }
+        var done: [Identity: Int] = [:]
+        var out: [Matrix] = []
+        out.reserveCapacity(ms.count)
+        for m in ms {
+            let base = m.storage.withUnsafeBufferPointer { $0.baseAddress.map(UnsafeRawPointer.init) }
+            guard let base else { out.append(normalized(m)); continue }
+            let id = Identity(base: base, rows: m.rows, cols: m.cols)
+            if let k = done[id] { out.append(out[k]) } else { done[id] = out.count; out.append(normalized(m)) }
+        }
+        return out
     }
 }
 
@@ -44,9 +80,8 @@ public struct RationaleSet: Sendable {
 
     public init(texts: [String], embeddings: Matrix? = nil, tokenEmbeddings: [Matrix]? = nil) {
         self.texts = texts
-        self.rawEmbeddings = embeddings
-        self.embeddings = embeddings.map(ScoringCatalog.normalized)
-        self.tokenEmbeddings = tokenEmbeddings?.map(ScoringCatalog.normalized)
+        (self.embeddings, self.rawEmbeddings) = ScoringCatalog.normalizedAndRaw(embeddings)
+        self.tokenEmbeddings = tokenEmbeddings.map(ScoringCatalog.normalizedSharingStorage)
     }
 }
 
