@@ -62,3 +62,37 @@ import RecKit
         #expect(r.pValue.value == Double(1 + extreme) / 501)
     }
 }
+
+/// The user-grouped statistics walk precomputed layouts; they must equal the general weighted
+/// statistics on the per-pair weights bit for bit (same integer sums, same order of the rest).
+@Suite struct UserGroupedLayoutTests {
+    @Test(arguments: [1, 2, 3])
+    func layoutsEqualTheGeneralWeightedStatistics(_ seed: UInt64) {
+        var g = SeededGenerator(seed: seed)
+        let users = (0..<80).map { _ in
+            let m = 1 + g.nextIndex(6)
+            let x = (0..<m).map { _ in Double(g.nextIndex(9)) / 4 }  // many ties
+            let y = (0..<m).map { _ in Double(1 + g.nextIndex(5)) }
+            return (x: x, y: y)
+        }
+        let pairs = UserGroupedPairs(users)
+        let labels = UserGroupedLabels(users.map { (scores: $0.x, labels: $0.y.map { $0 >= 4 }) })
+        var h = SeededGenerator(seed: seed + 100)
+        for _ in 0..<20 {
+            let w = UserWeights.resample(userCount: users.count, using: &h)
+            let pw = w.observationWeights(pairs.userOfPair)
+            #expect(pairs.pearson(w) == pairs.sample.pearson(weights: pw))
+            #expect(pairs.spearman(w) == pairs.sample.spearman(weights: pw))
+            #expect(pairs.kendallTauB(w) == pairs.sample.kendallTauB(weights: pw))
+            #expect(labels.auc(w) == labels.sample.auc(weights: w.observationWeights(labels.userOfObservation)))
+        }
+        // Degenerate resamples: one user only (constant or too few), and all weight on nobody.
+        var one = [Double](repeating: 0, count: users.count); one[3] = 5
+        let w1 = UserWeights(multiplicity: one)
+        #expect(pairs.kendallTauB(w1) == pairs.sample.kendallTauB(weights: w1.observationWeights(pairs.userOfPair)))
+        #expect(pairs.spearman(w1) == pairs.sample.spearman(weights: w1.observationWeights(pairs.userOfPair)))
+        #expect(labels.auc(w1) == labels.sample.auc(weights: w1.observationWeights(labels.userOfObservation)))
+        let none = UserWeights(multiplicity: [Double](repeating: 0, count: users.count))
+        #expect(pairs.pearson(none) == pairs.sample.pearson(weights: none.observationWeights(pairs.userOfPair)))
+    }
+}
