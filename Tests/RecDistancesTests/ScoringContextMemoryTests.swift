@@ -34,3 +34,31 @@ import RecNumerics
         #expect(fromRaw.embeddings! == unit)
     }
 }
+
+/// Normalising in place (what `ScoringSetup.load` does with the matrices it alone holds) gives the
+/// catalog exactly the matrices it would have built itself.
+@Suite struct InPlaceNormalisationTests {
+    @Test func inPlaceEqualsTheCatalogsOwnNormalisation() {
+        var g = SeededGenerator(seed: 6)
+        func m(_ r: Int) -> Matrix { Matrix(rows: r, cols: 8, storage: (0..<(r * 8)).map { _ in Float(g.nextGaussian()) }) }
+        let a = m(3), b = m(4)
+        let tokens = [a, b, a, b, a]
+        let unitSentences = ScoringCatalog.normalized(m(5))
+        let reference = ScoringCatalog(texts: (0..<5).map(String.init), embeddings: unitSentences, tokenEmbeddings: tokens)
+
+        var t = tokens
+        ScoringCatalog.normalizeSharingStorage(&t)
+        var e = unitSentences
+        #expect(ScoringCatalog.normalizeIfUnit(&e))
+        let inPlace = ScoringCatalog(texts: (0..<5).map(String.init), embeddings: e, tokenEmbeddings: t,
+                                     embeddingsAreNormalized: true, tokenEmbeddingsAreNormalized: true)
+        #expect(inPlace.tokenEmbeddings! == reference.tokenEmbeddings!)
+        #expect(inPlace.embeddings! == reference.embeddings! && inPlace.rawEmbeddings! == reference.rawEmbeddings!)
+        #expect(ScoringContextMemoryTests.address(t[0]) == ScoringContextMemoryTests.address(t[2]))
+
+        var raw = m(4)
+        let before = raw
+        #expect(!ScoringCatalog.normalizeIfUnit(&raw))  // not unit: left alone, raw kept by the catalog
+        #expect(raw == before)
+    }
+}
