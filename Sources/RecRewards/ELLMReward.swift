@@ -62,6 +62,14 @@ public struct ResolvedThresholds: Sendable {
     /// the metric itself so the threshold lives on the metric's own scale. 256 items put the 0.9
     /// quantile within about ±2 percentage points of the catalog's, at a fraction of the cost of
     /// scoring every rationale against the whole catalog with the token-level metrics.
+    ///
+    /// A rationale's threshold depends only on its text (column j of `similarities` compares the
+    /// items with rationale j alone), so each distinct text is scored once: a user whose texts
+    /// were all seen before copies their thresholds. (Scored user by user, copies of a text could
+    /// differ in the last bit, as a GEMM column rounds differently beside other columns; now a
+    /// text has one threshold.) The aspect reasoner's phrases recur across
+    /// thousands of users, so this turns users × sample work into distinct texts × sample.
+    /// Controls have no rationales and get no thresholds (every value is +∞).
     public static func resolve(_ threshold: RewardThreshold, metric: any DescriptionDistance, context: ScoringContext,
                                users: [UserQuery], sampleSize: Int = 256) throws -> ResolvedThresholds {
         let count = context.rationales.texts.count
@@ -71,19 +79,29 @@ public struct ResolvedThresholds: Sendable {
             return ResolvedThresholds(values: [Float](repeating: Float(t), count: count))
         case .percentile(let q):
             guard q > 0, q < 1 else { throw MetricError.thresholdOutOfRange(metric: metric.name, threshold: q, range: 0...1) }
+            var values = [Float](repeating: .infinity, count: count)
+            guard metric.usesRationales, context.catalog.count > 0 else { return ResolvedThresholds(values: values) }
             var g = SeededGenerator(seed: context.seed).fork("threshold-sample")
             var sample = Array(0..<context.catalog.count)
             if sample.count > sampleSize { sample.shuffle(using: &g); sample = Array(sample.prefix(sampleSize)).sorted() }
-            var values = [Float](repeating: .infinity, count: count)
-            for u in users where !u.rationales.isEmpty || !metric.usesRationales {
+            let texts = context.rationales.texts
+            var byText: [String: Float] = [:]
+            var col = [Float](repeating: 0, count: sample.count)
+            for u in users where !u.rationales.isEmpty {
+                if u.rationales.allSatisfy({ byText[texts[$0]] != nil }) {
+                    for r in u.rationales { values[r] = byText[texts[r]]! }
+                    continue
+                }
                 let s = metric.similarities(items: sample, user: u, context: context)
                 for j in 0..<s.cols {
-                    var col = (0..<s.rows).map { s[$0, j] }
+                    for i in 0..<s.rows { col[i] = s[i, j] }
                     col.sort()
                     let pos = q * Double(col.count - 1)
                     let lo = Int(pos.rounded(.down)), hi = min(lo + 1, col.count - 1)
                     let v = col[lo] + Float(pos - Double(lo)) * (col[hi] - col[lo])
-                    if metric.usesRationales { values[u.rationales.lowerBound + j] = v }
+                    let r = u.rationales.lowerBound + j
+                    // The first user with a text fixes its threshold, whatever order users come in.
+                    if let known = byText[texts[r]] { values[r] = known } else { byText[texts[r]] = v; values[r] = v }
                 }
             }
             return ResolvedThresholds(values: values)

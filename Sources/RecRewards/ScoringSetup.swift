@@ -100,8 +100,20 @@ public struct ScoringSetup: Sendable {
             itemTok = try cache.tokenEmbeddings(items.map(\.text), encoder: enc, batchSize: encoders.batchSize, progress: progress("item token embeddings"))
             ratTok = try cache.tokenEmbeddings(texts, encoder: enc, batchSize: encoders.batchSize, progress: progress("rationale token embeddings"))
         }
-        let catalog = ScoringCatalog(texts: items.map(\.text), embeddings: itemEmb, tokenEmbeddings: itemTok, popularity: popularity)
-        let context = ScoringContext(catalog: catalog, rationales: RationaleSet(texts: texts, embeddings: ratEmb, tokenEmbeddings: ratTok), seed: seed)
+        // Normalise in place what this function alone holds, so the catalog and rationale set take
+        // the matrices as they are instead of copying them (at 100k users × 20k items the copies
+        // doubled ~2 GB of embeddings while the context was built). Same bits as the copies.
+        var itemsUnit = false, rationalesUnit = false
+        if itemEmb != nil { itemsUnit = ScoringCatalog.normalizeIfUnit(&itemEmb!) }
+        if ratEmb != nil { rationalesUnit = ScoringCatalog.normalizeIfUnit(&ratEmb!) }
+        if itemTok != nil { ScoringCatalog.normalizeSharingStorage(&itemTok!) }
+        if ratTok != nil { ScoringCatalog.normalizeSharingStorage(&ratTok!) }
+        let catalog = ScoringCatalog(texts: items.map(\.text), embeddings: itemEmb, tokenEmbeddings: itemTok, popularity: popularity,
+                                     embeddingsAreNormalized: itemsUnit, tokenEmbeddingsAreNormalized: true)
+        let rationaleSet = RationaleSet(texts: texts, embeddings: ratEmb, tokenEmbeddings: ratTok,
+                                        embeddingsAreNormalized: rationalesUnit, tokenEmbeddingsAreNormalized: true)
+        itemEmb = nil; ratEmb = nil; itemTok = nil; ratTok = nil  // the context holds the only copies
+        let context = ScoringContext(catalog: catalog, rationales: rationaleSet, seed: seed)
         let externals = Dictionary(uniqueKeysWithValues: try store.users(dataset: dataset).map { ($0.id, $0.externalID) })
         return ScoringSetup(dataset: dataset, split: split, context: context, users: users, pairs: pairs,
                             itemIDs: items.map(\.id), itemExternalIDs: items.map(\.fields.externalID),

@@ -196,15 +196,24 @@ public enum RewardValidation {
         let names = metrics.map(\.name)
         var pairsToCompare: [(Int, Int)] = []
         for a in 0..<names.count { for b in (a + 1)..<max(a + 1, names.count) { pairsToCompare.append((a, b)) } }
+        // The sign-flip tests are permutations × users each, one per pair of metrics: spread them
+        // over the cores (each has its own seeded stream, so the order of work does not matter).
+        let permutationTests = PermutationSlots(count: pairsToCompare.count)
+        let pairList = pairsToCompare, ndcgValues = perUserNDCG
+        let permutations = configuration.permutations, seed = configuration.seed
+        DispatchQueue.concurrentPerform(iterations: max(1, min(ProcessInfo.processInfo.activeProcessorCount, pairList.count))) { _ in
+            while let k = permutationTests.claim() {
+                let (a, b) = pairList[k]
+                permutationTests.store(k, PairedTests.signFlip(differences: UserValues.differences(ndcgValues[a], ndcgValues[b]),
+                                                              permutations: permutations, seed: seed))
+            }
+        }
+        let signFlips = permutationTests.results
         for (statName, offset) in [("auc", 4), ("ndcg@\(configuration.k)", 5)] {
             var family: [MetricComparison] = []
-            for (a, b) in pairsToCompare {
+            for (k, (a, b)) in pairsToCompare.enumerated() {
                 let d = replicates.difference(a * perMetric + offset, b * perMetric + offset)
-                var perm: PermutationTestResult?
-                if offset == 5 {
-                    perm = PairedTests.signFlip(differences: UserValues.differences(perUserNDCG[a], perUserNDCG[b]),
-                                                permutations: configuration.permutations, seed: configuration.seed)
-                }
+                let perm: PermutationTestResult? = offset == 5 ? signFlips[k] : nil
                 family.append(MetricComparison(a: names[a], b: names[b], statistic: statName, difference: d,
                                                holmPValue: d.pValue, permutation: perm))
             }
@@ -232,4 +241,20 @@ private final class ScoreSlots: @unchecked Sendable {
     }
     func store(_ i: Int, _ r: Result<PairScores, any Error>) { lock.lock(); slots[i] = r; lock.unlock() }
     var results: [Result<PairScores, any Error>] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
+}
+
+/// Work queue and results of the paired sign-flip tests, shared by worker threads.
+private final class PermutationSlots: @unchecked Sendable {
+    private var next = 0
+    private var slots: [PermutationTestResult?]
+    private let lock = NSLock()
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func claim() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < slots.count else { return nil }
+        next += 1
+        return next - 1
+    }
+    func store(_ i: Int, _ r: PermutationTestResult) { lock.lock(); slots[i] = r; lock.unlock() }
+    var results: [PermutationTestResult] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
 }

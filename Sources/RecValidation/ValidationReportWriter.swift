@@ -99,18 +99,21 @@ public enum ValidationReportWriter {
     static func pairsCSV(_ r: RewardValidationReport) -> String {
         let w = CSVWriter(lineEnding: "\n")
         var header = ["user_id", "item_id", "rating", "liked", "timestamp"]
-        for s in r.scores {
+        // Whether a metric has a rationale column, decided once: asking per row scanned a control's
+        // all-nil column for every pair, which made this file quadratic in the pairs.
+        let withRationale = r.scores.map { s in s.bestRationale.contains(where: { $0 != nil }) }
+        for (s, has) in zip(r.scores, withRationale) {
             header += ["\(s.metric).score", "\(s.metric).reward"]
-            if s.bestRationale.contains(where: { $0 != nil }) { header.append("\(s.metric).rationale") }
+            if has { header.append("\(s.metric).rationale") }
         }
         var out = w.record(header)
         let ranges = Dictionary(uniqueKeysWithValues: r.setup.users.map { ($0.userID, $0.rationales) })
         for (k, p) in r.setup.pairs.enumerated() {
             var row = [r.setup.userExternalIDs[p.userID] ?? String(p.userID), r.setup.itemExternalIDs[p.item],
                        RatingScaleFormat.fmt(p.rating), p.rating >= r.configuration.likeThreshold ? "1" : "0", String(p.timestamp)]
-            for s in r.scores {
+            for (s, has) in zip(r.scores, withRationale) {
                 row += [String(format: "%.6g", s.score[k]), String(format: "%.6g", s.reward[k])]
-                if s.bestRationale.contains(where: { $0 != nil }) {
+                if has {
                     row.append(s.bestRationale[k].map { r.setup.context.rationales.texts[ranges[p.userID]!.lowerBound + $0] } ?? "")
                 }
             }

@@ -37,41 +37,118 @@ struct CatalogCalibration: Sendable {
     var mean: [Float]
     var sd: [Float]
     /// CSLS hubness terms: mean cosine of each rationale to its k nearest items, and of each item
-    /// to its k nearest rationales (over every user's rationales).
+    /// to its k nearest rationales (over every user's rationales). Empty unless asked for.
     var rationaleHubness: [Float]
     var itemHubness: [Float]
 
-    init(context: ScoringContext, k: Int) {
+    /// - Parameter hubness: compute the CSLS terms too. They need every rationale × item cosine
+    ///   (rationales × catalog work); the mean and standard deviation do not.
+    init(context: ScoringContext, k: Int, hubness: Bool) {
         let items = context.catalog.embeddings!, rats = context.rationales.embeddings!
         let n = items.rows, r = rats.rows
         mean = [Float](repeating: 0, count: r)
         sd = [Float](repeating: 1, count: r)
-        rationaleHubness = [Float](repeating: 0, count: r)
-        itemHubness = [Float](repeating: 0, count: n)
+        rationaleHubness = []
+        itemHubness = []
         guard n > 0, r > 0 else { return }
-        // Chunks of rationales keep the similarity block small for large catalogs.
-        let chunk = max(1, min(r, (1 << 24) / max(n, 1)))
-        var itemTop = [[Float]](repeating: [], count: n)
-        let kk = min(k, n), ki = min(k, r)
+        (mean, sd) = CatalogCalibration.moments(items: items, rationales: rats)
+        if hubness { (rationaleHubness, itemHubness) = CatalogCalibration.hubness(items: items, rationales: rats, k: k) }
+    }
+
+    /// Mean and standard deviation of x·r over the catalog rows x, for every rationale row r, from
+    /// the catalog's first two moments: mean = r·μ and variance = rᵀ C r with C the catalog's
+    /// covariance. That is O((items + rationales) · d²) instead of one cosine per rationale × item,
+    /// so calibrating 400k rationales against a 20k catalog takes a second, not minutes. C comes from
+    /// the centred rows, so the variance has no E[s²] − E[s]² cancellation.
+    static func moments(items: Matrix, rationales rats: Matrix) -> (mean: [Float], sd: [Float]) {
+        let n = items.rows, d = items.cols, r = rats.rows
+        var mu = [Double](repeating: 0, count: d)
+        items.storage.withUnsafeBufferPointer { p in
+            for i in 0..<n { for c in 0..<d { mu[c] += Double(p[i * d + c]) } }
+        }
+        for c in 0..<d { mu[c] /= Double(n) }
+        var centred = items
+        centred.storage.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n { for c in 0..<d { p[i * d + c] -= Float(mu[c]) } }
+        }
+        let cov = Kernels.gemm(centred, transposeA: true, centred, alpha: 1 / Float(n))  // d × d
+        var mean = [Float](repeating: 0, count: r), sd = [Float](repeating: 1, count: r)
+        // Rationales in blocks, so the rows × d product stays small however many there are.
+        let block = 4096
         var start = 0
         while start < r {
-            let end = min(start + chunk, r)
-            let s = Kernels.gemm(rats.rows(start..<end), items, transposeB: true)  // (end-start) × n
-            s.storage.withUnsafeBufferPointer { p in
-                for row in 0..<(end - start) {
-                    let base = p.baseAddress! + row * n
-                    var sum = 0.0, sum2 = 0.0
-                    for j in 0..<n { let v = Double(base[j]); sum += v; sum2 += v * v }
-                    let m = sum / Double(n)
-                    mean[start + row] = Float(m)
-                    sd[start + row] = Float(max((sum2 / Double(n) - m * m).squareRoot(), 1e-6))
-                    rationaleHubness[start + row] = topMean(base, n, kk)
-                    for j in 0..<n { insertTop(&itemTop[j], base[j], ki) }
+            let end = min(start + block, r)
+            let rows = rats.rows(start..<end)
+            let rc = Kernels.gemm(rows, cov)  // (end − start) × d
+            rows.storage.withUnsafeBufferPointer { a in
+                rc.storage.withUnsafeBufferPointer { b in
+                    for q in 0..<(end - start) {
+                        var m = 0.0, v = 0.0
+                        for c in 0..<d {
+                            let x = Double(a[q * d + c])
+                            m += x * mu[c]
+                            v += x * Double(b[q * d + c])
+                        }
+                        mean[start + q] = Float(m)
+                        sd[start + q] = Float(max(max(v, 0).squareRoot(), 1e-6))
+                    }
                 }
             }
             start = end
         }
-        for j in 0..<n { itemHubness[j] = itemTop[j].isEmpty ? 0 : itemTop[j].reduce(0, +) / Float(itemTop[j].count) }
+        return (mean, sd)
+    }
+
+    /// CSLS's hubness terms: one pass over every distinct rationale × item cosine, in chunks.
+    ///
+    /// Identical rationale rows (a phrase that thousands of users share, as the aspect reasoner's
+    /// do) have identical cosines, so each distinct row is scored once and enters the items' top
+    /// lists with its multiplicity: the result equals scoring every row, at distinct rows ×
+    /// catalog cost. The work is still rationales × catalog for distinct texts (oracle-like
+    /// rationales), which is inherent to "each item's k nearest rationales".
+    static func hubness(items: Matrix, rationales rats: Matrix, k: Int) -> (rationale: [Float], item: [Float]) {
+        let n = items.rows, r = rats.rows
+        var distinctOf = [Int](repeating: 0, count: r)
+        var firstRows: [Int] = [], multiplicity: [Int] = []
+        var seen: [[Float]: Int] = [:]
+        for q in 0..<r {
+            let row = rats.row(q)
+            if let k = seen[row] { distinctOf[q] = k; multiplicity[k] += 1 } else {
+                seen[row] = firstRows.count; distinctOf[q] = firstRows.count
+                firstRows.append(q); multiplicity.append(1)
+            }
+        }
+        seen = [:]
+        let distinct = gather(rats, firstRows), rd = distinct.rows
+        var distinctHubness = [Float](repeating: 0, count: rd)
+        // Chunks of rationales keep the similarity block small for large catalogs.
+        let chunk = max(1, min(rd, (1 << 24) / max(n, 1)))
+        var itemTop = [[Float]](repeating: [], count: n)
+        // The smallest value an item's top list holds once full (−∞ before): almost every cosine
+        // falls below it, so the common case is one comparison instead of a scan of the list.
+        var itemFloor = [Float](repeating: -.infinity, count: n)
+        let kk = min(k, n), ki = min(k, r)
+        var start = 0
+        while start < rd {
+            let end = min(start + chunk, rd)
+            let s = Kernels.gemm(distinct.rows(start..<end), items, transposeB: true)  // (end-start) × n
+            s.storage.withUnsafeBufferPointer { p in
+                for row in 0..<(end - start) {
+                    let base = p.baseAddress! + row * n
+                    distinctHubness[start + row] = topMean(base, n, kk)
+                    let copies = min(multiplicity[start + row], ki)
+                    for j in 0..<n where base[j] > itemFloor[j] {
+                        for _ in 0..<copies where base[j] > itemFloor[j] {
+                            insertTop(&itemTop[j], base[j], ki)
+                            if itemTop[j].count == ki { itemFloor[j] = itemTop[j].min()! }
+                        }
+                    }
+                }
+            }
+            start = end
+        }
+        let itemHubness = itemTop.map { $0.isEmpty ? 0 : $0.reduce(0, +) / Float($0.count) }
+        return (distinctOf.map { distinctHubness[$0] }, itemHubness)
     }
 }
 
@@ -79,7 +156,11 @@ struct CatalogCalibration: Sendable {
 func topMean(_ p: UnsafePointer<Float>, _ n: Int, _ k: Int) -> Float {
     var top: [Float] = []
     top.reserveCapacity(k + 1)
-    for j in 0..<n { insertTop(&top, p[j], k) }
+    var floor = -Float.infinity  // smallest kept value once `top` is full (see `hubness`)
+    for j in 0..<n where p[j] > floor {
+        insertTop(&top, p[j], k)
+        if top.count == k { floor = top.min()! }
+    }
     return top.isEmpty ? 0 : top.reduce(0, +) / Float(top.count)
 }
 
@@ -108,7 +189,7 @@ public struct CalibratedCosine: DescriptionDistance {
 
     public func prepared(for context: ScoringContext) throws -> any DescriptionDistance {
         try context.check(self)
-        return CalibratedCosine(calibration: CatalogCalibration(context: context, k: 10))
+        return CalibratedCosine(calibration: CatalogCalibration(context: context, k: 10, hubness: false))
     }
 
     public func similarities(items: [Int], user: UserQuery, context: ScoringContext) -> Matrix {
@@ -142,7 +223,7 @@ public struct CSLSCosine: DescriptionDistance {
 
     public func prepared(for context: ScoringContext) throws -> any DescriptionDistance {
         try context.check(self)
-        return CSLSCosine(calibration: CatalogCalibration(context: context, k: k), k: k)
+        return CSLSCosine(calibration: CatalogCalibration(context: context, k: k, hubness: true), k: k)
     }
 
     public func similarities(items: [Int], user: UserQuery, context: ScoringContext) -> Matrix {

@@ -79,21 +79,49 @@ public struct EmbeddingCache: Sendable {
     }
 
     /// Embeds `texts` with `encoder`, reading what is cached and encoding (and caching) the rest in
-    /// chunks of `chunkSize` texts, each committed on its own. Rows come back in input order.
+    /// chunks of `chunkSize` distinct texts, each committed on its own. Rows come back in input
+    /// order; a text that occurs several times is looked up or encoded once and every occurrence
+    /// gets exactly the vector of its first occurrence.
+    ///
+    /// Cost is linear in `texts.count` (one hash and one row copy per text) plus the encoder's work
+    /// on the distinct missing texts. Rows are copied through the matrix's buffer: replacing a
+    /// range of `storage` with a slice of `storage` itself keeps the old buffer alive and so
+    /// copies the whole matrix on every call, which made a 50k-rationale embed quadratic.
     public func embed(_ texts: [String], encoder: any SentenceEncoder, batchSize: Int = 32, chunkSize: Int = 256,
                       progress: ProgressReporter? = nil) throws -> Matrix {
         let d = encoder.dimension
-        var out = Matrix(rows: texts.count, cols: d)
-        let cached = try lookup(modelID: encoder.modelID, dimension: d, texts: texts)
-        var missing: [Int] = []
-        // Encode each distinct missing text once.
-        var firstIndex: [String: Int] = [:]
-        for (i, v) in cached.enumerated() {
-            if let v { out.storage.replaceSubrange((i * d)..<((i + 1) * d), with: v) }
-            else if firstIndex[texts[i]] == nil { firstIndex[texts[i]] = i; missing.append(i) }
+        let n = texts.count
+        var out = Matrix(rows: n, cols: d)
+        guard n > 0, d > 0 else { return out }
+        let keys = texts.map(EmbeddingCache.key)
+        // source[i] is the first occurrence of text i; multiplicity counts the rows each first
+        // occurrence stands for, so progress reports rows (what the caller asked for).
+        var firstOf: [Data: Int] = [:]
+        firstOf.reserveCapacity(n)
+        var source = [Int](repeating: 0, count: n)
+        var multiplicity = [Int](repeating: 0, count: n)
+        var distinct: [Int] = []
+        for i in 0..<n {
+            if let f = firstOf[keys[i]] { source[i] = f } else { firstOf[keys[i]] = i; source[i] = i; distinct.append(i) }
+            multiplicity[source[i]] += 1
         }
-        progress?.total = texts.count
-        progress?.advance(by: texts.count - missing.count)
+        // Cached vectors of distinct texts go straight into their rows.
+        var missing: [Int] = []
+        try store.pool.read { db in
+            let stmt = try db.cachedStatement(sql: "SELECT vector FROM embedding WHERE model_id = ? AND text_hash = ?")
+            try out.storage.withUnsafeMutableBufferPointer { buf in
+                for i in distinct {
+                    // A blob of another width is a different model under the same id: re-encode.
+                    if let blob = try Data.fetchOne(stmt, arguments: [encoder.modelID, keys[i]]), blob.count == d * 4 {
+                        EmbeddingCache.copyFloats(blob, to: buf.baseAddress! + i * d)
+                    } else {
+                        missing.append(i)
+                    }
+                }
+            }
+        }
+        progress?.total = n
+        progress?.advance(by: n - missing.reduce(0) { $0 + multiplicity[$1] })
         if !missing.isEmpty {
             try store.pool.write { db in
                 try db.execute(sql: "INSERT OR IGNORE INTO embedding_model(model_id, dimension, description, created_at) VALUES (?, ?, ?, ?)",
@@ -104,48 +132,62 @@ public struct EmbeddingCache: Sendable {
         while start < missing.count {
             let chunk = Array(missing[start..<min(start + chunkSize, missing.count)])
             let m = try encoder.encode(chunk.map { texts[$0] }, batchSize: batchSize)
+            precondition(m.rows == chunk.count && m.cols == d, "encoder returned \(m.rows)x\(m.cols) for \(chunk.count) texts of width \(d)")
             try store.pool.write { db in
                 let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO embedding(model_id, text_hash, vector) VALUES (?, ?, ?)")
-                for (r, i) in chunk.enumerated() {
-                    let row = Array(m.storage[(r * d)..<((r + 1) * d)])
-                    out.storage.replaceSubrange((i * d)..<((i + 1) * d), with: row)
-                    try stmt.execute(arguments: [encoder.modelID, EmbeddingCache.key(texts[i]), EmbeddingCache.blob(row)])
+                try m.storage.withUnsafeBufferPointer { src in
+                    try out.storage.withUnsafeMutableBufferPointer { dst in
+                        for (r, i) in chunk.enumerated() {
+                            let row = UnsafeBufferPointer(rebasing: src[(r * d)..<((r + 1) * d)])
+                            (dst.baseAddress! + i * d).update(from: row.baseAddress!, count: d)
+                            try stmt.execute(arguments: [encoder.modelID, keys[i], EmbeddingCache.blob(row)])
+                        }
+                    }
                 }
             }
-            progress?.advance(by: chunk.count)
+            progress?.advance(by: chunk.reduce(0) { $0 + multiplicity[$1] })
             start += chunkSize
         }
-        // Duplicated texts take the vector of their first occurrence.
-        for (i, v) in cached.enumerated() where v == nil {
-            let first = firstIndex[texts[i]]!
-            if first != i { out.storage.replaceSubrange((i * d)..<((i + 1) * d), with: out.storage[(first * d)..<((first + 1) * d)]) }
+        // Duplicated texts take the vector of their first occurrence, copied row to row inside one
+        // buffer (distinct rows never overlap).
+        out.storage.withUnsafeMutableBufferPointer { buf in
+            let base = buf.baseAddress!
+            for i in 0..<n where source[i] != i {
+                (base + i * d).update(from: base + source[i] * d, count: d)
+            }
         }
         progress?.finish()
         return out
     }
 
     /// Token-level embeddings (final hidden states, specials excluded) of `texts`, read from the
-    /// cache where present and computed (and cached, committing per chunk) where not.
+    /// cache where present and computed (and cached, committing per chunk) where not. Each
+    /// distinct text is read or encoded once; repeats share its matrix (copy-on-write storage).
     public func tokenEmbeddings(_ texts: [String], encoder: BERTSentenceEncoder, batchSize: Int = 32, chunkSize: Int = 256,
                                 progress: ProgressReporter? = nil) throws -> [Matrix] {
         let d = encoder.dimension
         let model = encoder.modelID + ":tokens"
         let keys = texts.map(EmbeddingCache.key)
-        var out = [Matrix?](repeating: nil, count: texts.count)
+        // First occurrence of each distinct text and how many rows it stands for (for progress).
+        var multiplicity: [Data: Int] = [:]
+        var distinct: [Int] = []
+        for (i, k) in keys.enumerated() {
+            if let m = multiplicity[k] { multiplicity[k] = m + 1 } else { multiplicity[k] = 1; distinct.append(i) }
+        }
+        var byKey: [Data: Matrix] = [:]
+        byKey.reserveCapacity(distinct.count)
         try store.pool.read { db in
             let stmt = try db.cachedStatement(sql: "SELECT rows, vector FROM token_embedding WHERE model_id = ? AND text_hash = ?")
-            for (i, k) in keys.enumerated() {
-                guard let row = try Row.fetchOne(stmt, arguments: [model, k]) else { continue }
+            for i in distinct {
+                guard let row = try Row.fetchOne(stmt, arguments: [model, keys[i]]) else { continue }
                 let rows: Int = row[0], blob: Data = row[1]
                 guard blob.count == rows * d * 4 else { continue }
-                out[i] = Matrix(rows: rows, cols: d, storage: EmbeddingCache.floats(blob))
+                byKey[keys[i]] = Matrix(rows: rows, cols: d, storage: EmbeddingCache.floats(blob))
             }
         }
+        let missing = distinct.filter { byKey[keys[$0]] == nil }
         progress?.total = texts.count
-        var missing: [Int] = []
-        var seen = Set<Data>()
-        for i in texts.indices where out[i] == nil && seen.insert(keys[i]).inserted { missing.append(i) }
-        progress?.advance(by: texts.count - missing.count)
+        progress?.advance(by: texts.count - missing.reduce(0) { $0 + multiplicity[keys[$1]]! })
         var start = 0
         while start < missing.count {
             let chunk = Array(missing[start..<min(start + chunkSize, missing.count)])
@@ -153,16 +195,13 @@ public struct EmbeddingCache: Sendable {
             try store.pool.write { db in
                 let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO token_embedding(model_id, text_hash, rows, vector) VALUES (?, ?, ?, ?)")
                 for (m, i) in zip(ms, chunk) {
-                    out[i] = m
+                    byKey[keys[i]] = m
                     try stmt.execute(arguments: [model, keys[i], m.rows, EmbeddingCache.blob(m.storage)])
                 }
             }
-            progress?.advance(by: chunk.count)
+            progress?.advance(by: chunk.reduce(0) { $0 + multiplicity[keys[$1]]! })
             start += chunkSize
         }
-        // Repeated texts share the first occurrence's states.
-        var byKey: [Data: Matrix] = [:]
-        for (i, m) in out.enumerated() { if let m { byKey[keys[i]] = m } }
         progress?.finish()
         return keys.map { byKey[$0]! }
     }
@@ -175,9 +214,35 @@ public struct EmbeddingCache: Sendable {
         return data
     }
 
-    static func floats(_ blob: Data) -> [Float] {
+    static func blob(_ v: UnsafeBufferPointer<Float>) -> Data {
+        var data = Data(count: v.count * 4)
+        data.withUnsafeMutableBytes { raw in
+            for (k, x) in v.enumerated() { raw.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: k * 4, as: UInt32.self) }
+        }
+        return data
+    }
+
+    /// Decodes a little-endian Float32 blob into `destination` (which has room for all of it).
+    static func copyFloats(_ blob: Data, to destination: UnsafeMutablePointer<Float>) {
+        let n = blob.count / 4
+        guard n > 0 else { return }
         blob.withUnsafeBytes { raw in
-            (0..<(blob.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            #if _endian(little)
+            // Stored as laid out in memory here: one copy (token matrices are tens of kilobytes).
+            UnsafeMutableRawPointer(destination).copyMemory(from: raw.baseAddress!, byteCount: n * 4)
+            #else
+            for k in 0..<n {
+                destination[k] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: k * 4, as: UInt32.self)))
+            }
+            #endif
+        }
+    }
+
+    static func floats(_ blob: Data) -> [Float] {
+        let n = blob.count / 4
+        return [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            if n > 0 { copyFloats(blob, to: buffer.baseAddress!) }
+            initialized = n
         }
     }
 

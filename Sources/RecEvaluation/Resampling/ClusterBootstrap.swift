@@ -188,39 +188,62 @@ public struct ClusterBootstrap: Sendable {
     /// whatever `threads` is. With `threads > 1` the statistics are spread over that many threads
     /// (each statistic still sees every resample in order), which is how `validate-rewards` keeps
     /// a dozen metrics × seven statistics × 1000 resamples within seconds.
-    public func run(_ statistics: [@Sendable (UserWeights) -> Estimate], threads: Int = 1) -> BootstrapReplicates {
+    ///
+    /// Memory is bounded by `resampleMemory` doubles of multiplicities, not resamples × users:
+    /// resamples are drawn from the one stream in blocks, every statistic evaluates a block, and the
+    /// block is dropped (1000 resamples of 100k users would otherwise hold 800 MB). The jackknife
+    /// of BCa builds one leave-one-out weight vector at a time for the same reason; its cost is
+    /// still users × (one evaluation), inherently quadratic for statistics linear in the pairs.
+    public func run(_ statistics: [@Sendable (UserWeights) -> Estimate], threads: Int = 1,
+                    resampleMemory: Int = 1 << 23) -> BootstrapReplicates {
         let identity = UserWeights.identity(userCount: userCount)
         var g = SeededGenerator(seed: configuration.seed).fork("user-bootstrap")
-        let resamples = (0..<configuration.resamples).map { _ in UserWeights.resample(userCount: userCount, using: &g) }
-        let jackWeights: [UserWeights] = configuration.method != .bca ? [] : (0..<userCount).map { u in
-            var m = identity.multiplicity
-            m[u] = 0
-            return UserWeights(multiplicity: m)
-        }
         let count = statistics.count
-        let results = ResultSlots(count: count)
-        let work: @Sendable (Int) -> Void = { s in
-            let f = statistics[s]
-            let point = f(identity)
-            let reps = resamples.map { f($0).value }
-            let jack = jackWeights.map { f($0).value }
-            results.set(s, (point, reps, jack))
+        let results = ResultSlots(count: count, resamples: configuration.resamples)
+        let withJackknife = configuration.method == .bca
+        let parallel = threads > 1 && count > 1
+        // Runs `work` for every statistic index, spread over the threads when asked.
+        func forEachStatistic(_ work: @Sendable (Int) -> Void) {
+            if parallel {
+                let next = AtomicCounter()
+                DispatchQueue.concurrentPerform(iterations: min(threads, count)) { _ in
+                    while true {
+                        let s = next.next()
+                        if s >= count { break }
+                        work(s)
+                    }
+                }
+            } else {
+                for s in 0..<count { work(s) }
+            }
         }
-        if threads > 1 && count > 1 {
-            let next = AtomicCounter()
-            DispatchQueue.concurrentPerform(iterations: min(threads, count)) { _ in
-                while true {
-                    let s = next.next()
-                    if s >= count { break }
-                    work(s)
+        forEachStatistic { s in
+            let f = statistics[s]
+            var jack: [Double?] = []
+            if withJackknife {
+                var m = identity.multiplicity
+                jack.reserveCapacity(userCount)
+                for u in 0..<userCount {
+                    m[u] = 0
+                    jack.append(f(UserWeights(multiplicity: m)).value)
+                    m[u] = 1
                 }
             }
-        } else {
-            for s in 0..<count { work(s) }
+            results.setPoint(s, f(identity), jackknife: jack)
         }
-        let all = results.values
-        return BootstrapReplicates(configuration: configuration, points: all.map(\.0), replicates: all.map(\.1),
-                                   jackknife: configuration.method == .bca ? all.map(\.2) : nil)
+        let block = max(1, min(configuration.resamples, resampleMemory / max(userCount, 1)))
+        var done = 0
+        while done < configuration.resamples {
+            let n = min(block, configuration.resamples - done)
+            let resamples = (0..<n).map { _ in UserWeights.resample(userCount: userCount, using: &g) }
+            forEachStatistic { s in
+                let f = statistics[s]
+                results.append(s, resamples.map { f($0).value })
+            }
+            done += n
+        }
+        return BootstrapReplicates(configuration: configuration, points: results.points, replicates: results.replicates,
+                                   jackknife: withJackknife ? results.jackknife : nil)
     }
 
     /// One statistic's point estimate and interval.
@@ -235,13 +258,28 @@ public struct ClusterBootstrap: Sendable {
     }
 }
 
-/// Per-statistic results written by worker threads, each slot by exactly one thread.
+/// Per-statistic results written by worker threads, each slot by exactly one thread at a time.
 private final class ResultSlots: @unchecked Sendable {
-    private var slots: [(Estimate, [Double?], [Double?])?]
+    private var pointSlots: [Estimate?]
+    private var jackSlots: [[Double?]]
+    private var replicateSlots: [[Double?]]
     private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: (Estimate, [Double?], [Double?])) { lock.lock(); slots[i] = v; lock.unlock() }
-    var values: [(Estimate, [Double?], [Double?])] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
+    init(count: Int, resamples: Int) {
+        pointSlots = Array(repeating: nil, count: count)
+        jackSlots = Array(repeating: [], count: count)
+        replicateSlots = (0..<count).map { _ in
+            var r: [Double?] = []
+            r.reserveCapacity(resamples)
+            return r
+        }
+    }
+    func setPoint(_ i: Int, _ p: Estimate, jackknife: [Double?]) {
+        lock.lock(); pointSlots[i] = p; jackSlots[i] = jackknife; lock.unlock()
+    }
+    func append(_ i: Int, _ values: [Double?]) { lock.lock(); replicateSlots[i] += values; lock.unlock() }
+    var points: [Estimate] { lock.lock(); defer { lock.unlock() }; return pointSlots.map { $0! } }
+    var replicates: [[Double?]] { lock.lock(); defer { lock.unlock() }; return replicateSlots }
+    var jackknife: [[Double?]] { lock.lock(); defer { lock.unlock() }; return jackSlots }
 }
 
 /// Hands out statistic indices to worker threads.

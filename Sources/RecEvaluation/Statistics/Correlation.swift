@@ -38,6 +38,10 @@ public struct PairedSample: Sendable {
     let orderY: [Int]
     /// Indices sorted by (x, y) lexicographically: Knight's first pass.
     let orderXY: [Int]
+    /// Dense rank of each y among the distinct y values (ties share a rank), and how many distinct
+    /// values there are: the discordant-pair count walks `orderXY` with a Fenwick tree over these.
+    let yRank: [Int32]
+    let yRankCount: Int
     let invalidReason: String?
 
     public init(x: [Double], y: [Double]) {
@@ -46,7 +50,7 @@ public struct PairedSample: Sendable {
         self.y = y
         if x.contains(where: { $0.isNaN }) || y.contains(where: { $0.isNaN }) {
             invalidReason = "input contains NaN"
-            orderX = []; orderY = []; orderXY = []
+            orderX = []; orderY = []; orderXY = []; yRank = []; yRankCount = 0
             return
         }
         invalidReason = nil
@@ -55,6 +59,14 @@ public struct PairedSample: Sendable {
         orderXY = Array(x.indices).sorted { a, b in
             x[a] < x[b] || (x[a] == x[b] && (y[a] < y[b] || (y[a] == y[b] && a < b)))
         }
+        var rank = [Int32](repeating: 0, count: y.count)
+        var r: Int32 = -1
+        for (p, i) in orderY.enumerated() {
+            if p == 0 || y[i] != y[orderY[p - 1]] { r += 1 }
+            rank[i] = r
+        }
+        yRank = rank
+        yRankCount = Int(r) + 1
     }
 
     public var count: Int { x.count }
@@ -133,7 +145,9 @@ public struct PairedSample: Sendable {
     // MARK: Kendall τ-b
 
     /// Kendall's τ-b = (n_c − n_d) / sqrt((n0 − n1)(n0 − n2)), where n1, n2 count pairs tied in x,
-    /// in y; optionally weighted (see the type's note). O(n log n).
+    /// in y; optionally weighted (see the type's note). O(n log m) per call for m distinct y values
+    /// (the orders are sorted once, in `init`): ratings have a handful of values, so a bootstrap
+    /// resample costs O(n), where re-running Knight's merge sort cost O(n log n).
     public func kendallTauB(weights w: [Double]? = nil) -> Estimate {
         if let r = precheck(w) { return .undefined(reason: r) }
         // Zero-weight pairs drop out entirely; in a bootstrap ~37 % of users are absent.
@@ -164,63 +178,39 @@ public struct PairedSample: Sendable {
         // Copies of one pair tie with each other in x and y: pairs(w) inside a run already
         // covers them because a run sums the weights of its members.
 
-        // Knight: merge-sort the y sequence of the (x, y) order, counting weighted swaps;
-        // a swap is a discordant pair (x strictly increasing, y strictly decreasing).
-        var ys = idx.map { y[$0] }
-        var ws = idx.map { weight($0) }
-        let swaps = Self.mergeSortCountingSwaps(&ys, &ws)
-
-        // Ties in y (n2) from the now y-sorted sequence.
-        var n2 = 0.0
-        i = 0
-        while i < ys.count {
-            var j = i, g = ws[i]
-            while j + 1 < ys.count && ys[j + 1] == ys[i] { j += 1; g += ws[j] }
-            n2 += pairs(g)
-            i = j + 1
+        // Discordant pairs: in the (x, y) order, every earlier pair with a strictly larger y (the
+        // inversions Knight's merge sort counts). A Fenwick tree over y's dense ranks holds the
+        // weight seen so far per rank. With integer weights every sum is an integer below 2^53,
+        // so the count is exact and equals the merge sort's.
+        let m = yRankCount
+        var tree = [Double](repeating: 0, count: m + 1)
+        var groupWeight = [Double](repeating: 0, count: m)
+        var swaps = 0.0, seen = 0.0
+        tree.withUnsafeMutableBufferPointer { t in
+            groupWeight.withUnsafeMutableBufferPointer { gw in
+                for i in idx {
+                    let wi = weight(i)
+                    let r = Int(yRank[i])
+                    var atMost = 0.0  // weight seen with rank ≤ r
+                    var k = r + 1
+                    while k > 0 { atMost += t[k]; k -= k & -k }
+                    swaps += wi * (seen - atMost)
+                    k = r + 1
+                    while k <= m { t[k] += wi; k += k & -k }
+                    seen += wi
+                    gw[r] += wi
+                }
+            }
         }
+
+        // Ties in y (n2) from the weight of each y value.
+        var n2 = 0.0
+        for g in groupWeight { n2 += pairs(g) }
         let dx = n0 - n1, dy = n0 - n2
         if dx <= 0 { return .undefined(reason: "x is constant") }
         if dy <= 0 { return .undefined(reason: "y is constant") }
         // n_c − n_d = n0 − n1 − n2 + n3 − 2 n_d: every pair is concordant, discordant or tied.
         let tau = (n0 - n1 - n2 + n3 - 2 * swaps) / (dx.squareRoot() * dy.squareRoot())
         return .checked(min(1, max(-1, tau)), else: "non-finite correlation")
-    }
-
-    /// Bottom-up merge sort of `keys` (carrying `weights`), returning Σ w_i w_j over inverted pairs
-    /// (i before j, key_i > key_j strictly: equal keys are ties, not swaps).
-    static func mergeSortCountingSwaps(_ keys: inout [Double], _ weights: inout [Double]) -> Double {
-        let n = keys.count
-        var swaps = 0.0
-        var k2 = keys, w2 = weights
-        var width = 1
-        while width < n {
-            var lo = 0
-            while lo < n {
-                let mid = min(lo + width, n), hi = min(lo + 2 * width, n)
-                // Weight still waiting in the left run: each right element that jumps ahead of it
-                // is discordant with all of it.
-                var leftWeight = 0.0
-                for t in lo..<mid { leftWeight += weights[t] }
-                var a = lo, b = mid, out = lo
-                while a < mid && b < hi {
-                    if keys[b] < keys[a] {
-                        swaps += weights[b] * leftWeight
-                        k2[out] = keys[b]; w2[out] = weights[b]; b += 1
-                    } else {
-                        leftWeight -= weights[a]
-                        k2[out] = keys[a]; w2[out] = weights[a]; a += 1
-                    }
-                    out += 1
-                }
-                while a < mid { k2[out] = keys[a]; w2[out] = weights[a]; a += 1; out += 1 }
-                while b < hi { k2[out] = keys[b]; w2[out] = weights[b]; b += 1; out += 1 }
-                lo = hi
-            }
-            swap(&keys, &k2)
-            swap(&weights, &w2)
-            width *= 2
-        }
-        return swaps
     }
 }
