@@ -41,4 +41,20 @@ import Testing
             #expect(Double(cells[5]).map { abs($0 - p) < 5e-4 } == true, "\(cells[5]) vs \(p)")
         }
     }
+
+    @Test func theOldNoveltyNameRunsTheCountRewardWithANote() throws {
+        let dir = try CLI.temporaryDirectory()
+        let db = dir.appendingPathComponent("rec.sqlite").path
+        for args in [["synth", "--db", db, "--seed", "7", "--users", "40", "--items", "80"],
+                     ["split", "--db", db, "--dataset", "synth-7", "--name", "random", "--method", "random", "--ratios", "0.7,0.1,0.2"]] {
+            #expect(try CLI.run("rec-data", args).status == 0)
+        }
+        let r = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-7", "--split", "random", "--rationales", "none", "--encoder", "hashing",
+                                          "--reward", "novelty", "--steps", "50", "--finetune-steps", "50", "--eval-users", "5",
+                                          "--out", dir.appendingPathComponent("run").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("reward 'novelty' is now called 'count-novelty'"), "\(r.stderr)")
+        let config = try String(contentsOf: dir.appendingPathComponent("run/config.json"), encoding: .utf8)
+        #expect(config.contains("count-novelty") && config.contains("\"seed\" : \"1\""), "\(config)")
+    }
 }

@@ -151,7 +151,8 @@ struct Train: ParsableCommand {
             let spec = try RewardSpec(parsing: reward)
             for note in RewardSpec.deprecationNotes(reward) { FileHandle.standardError.write(Data((note + "\n").utf8)) }
             let (_, sim, encID) = try common.prepare(needRationales: spec.usesRationales)
-            let method = reward == "extrinsic" ? "dqn-extrinsic" : reward == "ellm-goal" ? "dqn-ellm-goal" : "dqn:\(reward)"
+            // The canonical spelling (deprecated aliases resolved) names the method and its phases.
+            let method = reward == "extrinsic" ? "dqn-extrinsic" : reward == "ellm-goal" ? "dqn-ellm-goal" : "dqn:\(spec.description)"
             var c = try Methods.configuration(method: method, template: try common.template(method: method, seed: seed, encoderID: encID),
                                               seed: seed, pretrainSteps: steps ?? common.pretrainSteps,
                                               // The from-scratch extrinsic agent has no pretraining: --steps is its budget.
