@@ -169,8 +169,10 @@ public struct ELLMReward: IntrinsicReward {
     }
 
     /// The reward rule on one item's similarities to a user's rationales. Pays the largest
-    /// similarity among the rationales that cleared their thresholds; with one absolute threshold
-    /// this is exactly ELLM's "max similarity, paid when it exceeds T".
+    /// similarity among the rationales that cleared their thresholds, where clearing means
+    /// strictly exceeding: a similarity equal to its threshold pays nothing, as in ELLM
+    /// (Du et al. 2023: the reward is the similarity "if > T", else 0). With one absolute
+    /// threshold this is ELLM's rule.
     public static func decide(similarities: [Float], thresholds: [Float], excluded: Set<Int> = [],
                               configuration: ELLMRewardConfiguration) -> ELLMOutcome {
         var best: (value: Float, index: Int)?
@@ -178,7 +180,7 @@ public struct ELLMReward: IntrinsicReward {
         var cleared: [Int] = []
         for (j, v) in similarities.enumerated() where !excluded.contains(j) {
             if best == nil || v > best!.value { best = (v, j) }
-            if v >= thresholds[j] {
+            if v > thresholds[j] {
                 cleared.append(j)
                 bestCleared = max(bestCleared ?? v, v)
             }

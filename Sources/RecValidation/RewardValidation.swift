@@ -25,8 +25,10 @@ public struct RewardValidationConfiguration: Sendable, Codable, Hashable {
     public var minimumRatingsPerUser: Int = 3
     public var bootstrapResamples: Int = 1000
     public var permutations: Int = 10_000
-    /// The no-rationale control every metric is tested against.
+    /// The no-rationale control every metric is tested against (Holm family "vs-control").
     public var baseline: String = "centroid-cosine"
+    /// ELLM's own metric, the second reference every metric is tested against (family "vs-ellm").
+    public var ellmMetric: String = "sbert-cosine"
     public var seed: UInt64 = 1
     /// Identity of the sentence encoder (its model id), when one was used.
     public var encoder: String?
@@ -63,14 +65,20 @@ public struct MetricValidation: Sendable, Codable {
     public var sweep: [ThresholdPoint]
 }
 
-/// A paired comparison of two metrics on the same users.
+/// A paired comparison of a metric `a` with a reference `b` (the control or ELLM's metric) on the
+/// same users.
 public struct MetricComparison: Sendable, Codable {
     public var a: String
     public var b: String
     /// "auc" or "ndcg@k".
     public var statistic: String
+    /// The Holm family: `vs-control` (every other metric against the configuration's baseline) or
+    /// `vs-ellm` (every other metric against `ellmMetric`).
+    public var family: String
+    /// Tests in this comparison's family (same family and statistic, defined p-values): Holm's m.
+    public var familySize: Int
     public var difference: PairedDifference
-    /// The bootstrap p-value after Holm's correction over the family of comparisons of this statistic.
+    /// The bootstrap p-value after Holm's correction within this comparison's family and statistic.
     public var holmPValue: Estimate
     /// Sign-flip permutation test on per-user differences (per-user statistics only).
     public var permutation: PermutationTestResult?
@@ -190,40 +198,77 @@ public enum RewardValidation {
                 sweep: ThresholdSweep.evaluate(scores: s.score, labels: liked, thresholds: Array(Set(grid)).sorted())))
         }
 
-        // Paired comparisons: every metric against the baseline control, and every pair of metrics,
-        // on AUC and on per-user NDCG@k; Holm-corrected within each statistic.
+        // Paired comparisons on AUC and per-user NDCG@k, in the two families the research question
+        // asks about: does a metric beat the no-rationale control, and does it beat ELLM's cosine?
+        // Holm corrects within each (family, statistic) only: pooling all metric pairs (66 for 12
+        // metrics) would over-correct the tests the question needs.
         var comparisons: [MetricComparison] = []
         let names = metrics.map(\.name)
-        var pairsToCompare: [(Int, Int)] = []
-        for a in 0..<names.count { for b in (a + 1)..<max(a + 1, names.count) { pairsToCompare.append((a, b)) } }
-        // The sign-flip tests are permutations × users each, one per pair of metrics: spread them
-        // over the cores (each has its own seeded stream, so the order of work does not matter).
-        let permutationTests = PermutationSlots(count: pairsToCompare.count)
-        let pairList = pairsToCompare, ndcgValues = perUserNDCG
+        let plan = comparisonPlan(metrics: names, baseline: configuration.baseline, ellm: configuration.ellmMetric)
+        // The sign-flip tests are permutations × users each, one per planned pair: spread them over
+        // the cores (each has its own seeded stream, so the order of work does not matter).
+        let permutationTests = PermutationSlots(count: plan.count)
+        let ndcgValues = perUserNDCG
         let permutations = configuration.permutations, seed = configuration.seed
-        DispatchQueue.concurrentPerform(iterations: max(1, min(ProcessInfo.processInfo.activeProcessorCount, pairList.count))) { _ in
+        DispatchQueue.concurrentPerform(iterations: max(1, min(ProcessInfo.processInfo.activeProcessorCount, plan.count))) { _ in
             while let k = permutationTests.claim() {
-                let (a, b) = pairList[k]
+                let (_, a, b) = plan[k]
                 permutationTests.store(k, PairedTests.signFlip(differences: UserValues.differences(ndcgValues[a], ndcgValues[b]),
                                                               permutations: permutations, seed: seed))
             }
         }
         let signFlips = permutationTests.results
         for (statName, offset) in [("auc", 4), ("ndcg@\(configuration.k)", 5)] {
-            var family: [MetricComparison] = []
-            for (k, (a, b)) in pairsToCompare.enumerated() {
+            for (k, (family, a, b)) in plan.enumerated() {
                 let d = replicates.difference(a * perMetric + offset, b * perMetric + offset)
                 let perm: PermutationTestResult? = offset == 5 ? signFlips[k] : nil
-                family.append(MetricComparison(a: names[a], b: names[b], statistic: statName, difference: d,
-                                               holmPValue: d.pValue, permutation: perm))
+                comparisons.append(MetricComparison(a: names[a], b: names[b], statistic: statName, family: family, familySize: 0,
+                                                    difference: d, holmPValue: d.pValue, permutation: perm))
             }
-            let adjusted = MultipleComparisons.holm(family.map(\.difference.pValue))
-            for k in family.indices { family[k].holmPValue = adjusted[k] }
-            comparisons += family
         }
+        let (adjusted, sizes) = holmByFamily(comparisons.map(\.difference.pValue),
+                                             families: comparisons.map { "\($0.family) \($0.statistic)" })
+        for k in comparisons.indices { comparisons[k].holmPValue = adjusted[k]; comparisons[k].familySize = sizes[k] }
         return RewardValidationReport(configuration: configuration, setup: setup, scores: scores, metrics: results,
                                       comparisons: comparisons, users: groups.count, likedShare: likedShare,
                                       rocCurves: curves, seconds: Date().timeIntervalSince(started))
+    }
+}
+
+extension RewardValidation {
+    /// Family name of the metric-vs-control tests.
+    public static let controlFamily = "vs-control"
+    /// Family name of the metric-vs-ELLM tests.
+    public static let ellmFamily = "vs-ellm"
+
+    /// The comparisons of one statistic, as (family, metric index, reference index): every metric
+    /// other than the baseline against the baseline, then every metric other than ELLM's metric
+    /// against it. With k metrics including both references each family holds k − 1 tests; the
+    /// baseline-vs-ELLM pair appears in both, since it answers both questions. A reference that is
+    /// not among the metrics has no family.
+    public static func comparisonPlan(metrics: [String], baseline: String, ellm: String) -> [(family: String, a: Int, b: Int)] {
+        var plan: [(family: String, a: Int, b: Int)] = []
+        for (family, reference) in [(controlFamily, baseline), (ellmFamily, ellm)] {
+            guard let r = metrics.firstIndex(of: reference) else { continue }
+            for a in metrics.indices where a != r { plan.append((family, a, r)) }
+        }
+        return plan
+    }
+
+    /// Holm's adjustment applied separately within each family (equal `families` keys): returns
+    /// the adjusted p-values in input order and, for each input, its family's m (defined p-values
+    /// only; undefined ones stay undefined and do not count).
+    public static func holmByFamily(_ p: [Estimate], families: [String]) -> (adjusted: [Estimate], familySize: [Int]) {
+        var adjusted = p
+        var size = [Int](repeating: 0, count: p.count)
+        var members: [String: [Int]] = [:]
+        for (k, f) in families.enumerated() { members[f, default: []].append(k) }
+        for indices in members.values {
+            let fam = MultipleComparisons.holm(indices.map { p[$0] })
+            let m = indices.filter { p[$0].isDefined }.count
+            for (j, k) in indices.enumerated() { adjusted[k] = fam[j]; size[k] = m }
+        }
+        return (adjusted, size)
     }
 }
 

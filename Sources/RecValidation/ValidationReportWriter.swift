@@ -29,10 +29,11 @@ public enum ValidationReportWriter {
         return t
     }
 
-    public static func comparisonTable(_ r: RewardValidationReport, baselineOnly: Bool) -> ReportTable {
-        var t = ReportTable(header: ["A", "B", "statistic", "A − B", "95 % CI", "p (bootstrap)", "p (Holm)", "p (sign-flip)"])
-        for c in r.comparisons where !baselineOnly || c.a == r.configuration.baseline || c.b == r.configuration.baseline {
-            t.append([.text(c.a), .text(c.b), .text(c.statistic),
+    /// Paired tests; `family` keeps one Holm family (`RewardValidation.controlFamily`/`ellmFamily`).
+    public static func comparisonTable(_ r: RewardValidationReport, family: String? = nil) -> ReportTable {
+        var t = ReportTable(header: ["A", "B", "statistic", "Holm family (m)", "A − B", "95 % CI", "p (bootstrap)", "p (Holm)", "p (sign-flip)"])
+        for c in r.comparisons where family == nil || c.family == family {
+            t.append([.text(c.a), .text(c.b), .text(c.statistic), .text("\(c.family) (\(c.familySize))"),
                       .estimate(c.difference.difference.point, digits: 3),
                       .text(c.difference.difference.interval.interval.map { String(format: "[%.3f, %.3f]", $0.lower, $0.upper) } ?? "undefined"),
                       .estimate(c.difference.pValue, digits: 4), .estimate(c.holmPValue, digits: 4),
@@ -46,8 +47,10 @@ public enum ValidationReportWriter {
         var s = header(r) + "\n\n" + TextTable.render(mainTable(r)) + "\n"
         let rewards = rewardTable(r)
         if !rewards.rows.isEmpty { s += "\nELLM reward (reward > 0 predicts liked)\n" + TextTable.render(rewards) + "\n" }
-        let base = comparisonTable(r, baselineOnly: true)
-        if !base.rows.isEmpty { s += "\npaired tests against the no-rationale control \(r.configuration.baseline)\n" + TextTable.render(base) + "\n" }
+        let base = comparisonTable(r, family: RewardValidation.controlFamily)
+        if !base.rows.isEmpty { s += "\npaired tests against the no-rationale control \(r.configuration.baseline) (Holm within this family, per statistic)\n" + TextTable.render(base) + "\n" }
+        let ellm = comparisonTable(r, family: RewardValidation.ellmFamily)
+        if !ellm.rows.isEmpty { s += "\npaired tests against ELLM's \(r.configuration.ellmMetric) (Holm within this family, per statistic)\n" + TextTable.render(ellm) + "\n" }
         return s
     }
 
@@ -148,7 +151,7 @@ public enum ValidationReportWriter {
         s += "## Agreement with held-out ratings\n\n" + MarkdownTable.render(mainTable(r)) + "\n"
         let rewards = rewardTable(r)
         if !rewards.rows.isEmpty { s += "\n## ELLM reward as a prediction of liked\n\n" + MarkdownTable.render(rewards) + "\n" }
-        s += "\n## Paired tests\n\n" + MarkdownTable.render(comparisonTable(r, baselineOnly: false)) + "\n"
+        s += "\n## Paired tests\n\nHolm's correction runs within each family and statistic, m in brackets: `vs-control` tests every metric against \(r.configuration.baseline), `vs-ellm` against \(r.configuration.ellmMetric).\n\n" + MarkdownTable.render(comparisonTable(r)) + "\n"
         s += "\nMetrics: " + r.metrics.map { "`\($0.metric)` — \($0.summary)" }.joined(separator: "; ") + ".\n"
         return s
     }
@@ -210,7 +213,7 @@ public enum ValidationReportWriter {
                      caption: "\(s.metric): score by held-out rating (a valid reward rises with the rating).")
         }
         h.section("Paired tests")
-        h.table(comparisonTable(r, baselineOnly: false), caption: "Paired bootstrap on the same user resamples; Holm-corrected within each statistic; sign-flip permutation test on per-user NDCG differences.")
+        h.table(comparisonTable(r), caption: "Paired bootstrap on the same user resamples; Holm-corrected within each family (vs-control: against \(r.configuration.baseline); vs-ellm: against \(r.configuration.ellmMetric)) and statistic, m in brackets; sign-flip permutation test on per-user NDCG differences.")
         if let data = try? json(r), let text = String(data: data, encoding: .utf8) {
             h.preformatted(text.count > 4000 ? String(text.prefix(4000)) + "\n…" : text, heading: "Configuration and results (report.json)")
         }

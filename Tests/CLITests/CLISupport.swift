@@ -22,9 +22,10 @@ struct CLI {
     static func path(_ tool: String) -> String { binDirectory.appendingPathComponent(tool).path }
 
     @discardableResult
-    static func run(_ tool: String, _ args: [String], environment: [String: String] = [:]) throws -> Result {
+    static func run(_ tool: String, _ args: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path(tool))
+        if let directory { p.currentDirectoryURL = directory }
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["REC_NO_PROGRESS"] = "1"

@@ -71,7 +71,7 @@ import RecNN
         let d = try tinyWorld()
         let sim = UserSimulator(dataset: d, seed: 1)
         func run(_ seed: UInt64) throws -> RunResult {
-            try TrainingRun(configuration: tinyConfiguration(method: "dqn-novelty", seed: seed, pretrain: 500, finetune: 500, reward: "novelty"),
+            try TrainingRun(configuration: tinyConfiguration(method: "dqn-count-novelty", seed: seed, pretrain: 500, finetune: 500, reward: "count-novelty"),
                             simulator: sim, checkpointDirectory: nil, showProgress: false).run()
         }
         let a = try run(7), b = try run(7), c = try run(8)
@@ -143,7 +143,7 @@ import RecNN
     @Test func rewardsBehaveAsSpecified() throws {
         let d = try tinyWorld()
         let sim = UserSimulator(dataset: d, seed: 1)
-        var novelty: any AgentReward = try RewardSpec(parsing: "novelty").make(simulator: sim, seed: 1)
+        var novelty: any AgentReward = try RewardSpec(parsing: "count-novelty").make(simulator: sim, seed: 1)
         #expect(novelty.reward(for: 3) == 1)
         #expect(abs(novelty.reward(for: 3) - 1 / 2.0.squareRoot()) < 1e-12)
         var ext = ExtrinsicReward(simulator: sim)
@@ -155,7 +155,7 @@ import RecNN
         // Paying once per rationale: with one rationale per user, at most one positive reward per episode.
         let paid = (0..<d.itemCount).map { ellm.reward(for: $0) }.filter { $0 > 0 }.count
         #expect(paid <= 1 && ellm.achievedThisEpisode == paid)
-        var sum = try RewardSpec(parsing: "0.5*novelty+extrinsic").make(simulator: sim, seed: 1)
+        var sum = try RewardSpec(parsing: "0.5*count-novelty+extrinsic").make(simulator: sim, seed: 1)
         sum.beginEpisode(user: d.users[0].id)
         #expect(abs(sum.reward(for: 7) - (0.5 + (sim.rating(user: 0, item: 7) - 1) / 4)) < 1e-9)
         var rnd = RNDReward(embeddings: d.embeddings, seed: 1)

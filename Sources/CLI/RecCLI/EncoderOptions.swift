@@ -4,7 +4,8 @@ import RecEmbedding
 
 /// `--encoder`: which sentence encoder embeds item texts and rationales.
 public enum EncoderKind: String, CaseIterable, Sendable, ExpressibleByArgument {
-    /// all-MiniLM-L6-v2 (SentenceBERT), the encoder ELLM's reward is defined with.
+    /// A BERT sentence-transformers model: all-MiniLM-L6-v2 from the cache by default, or the
+    /// folder `--model` names (ELLM itself used paraphrase-MiniLM-L3-v2; Docs/metrics.md).
     case minilm
     /// Hashed bag of words: no model files, for quick runs and tests.
     case hashing
@@ -14,7 +15,7 @@ public enum EncoderKind: String, CaseIterable, Sendable, ExpressibleByArgument {
 /// threads it may use. Shared by every command that embeds text.
 public struct EncoderOptions: ParsableArguments {
     /// A sentence-transformers model folder; nil means all-MiniLM-L6-v2 from the cache.
-    @Option(name: .customLong("model"), help: "Sentence-transformers model folder (default: all-MiniLM-L6-v2, fetched into the cache).")
+    @Option(name: .customLong("model"), help: "Sentence-transformers BERT model folder (default: all-MiniLM-L6-v2, fetched into the cache; ELLM used paraphrase-MiniLM-L3-v2).")
     public var modelDirectory: String?
     /// BLAS threads; nil leaves the choice to `$REC_BLAS_THREADS` or OpenBLAS.
     @Option(name: .customLong("threads"), help: "BLAS threads (default: $REC_BLAS_THREADS or OpenBLAS's choice).")

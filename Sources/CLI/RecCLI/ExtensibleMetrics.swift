@@ -35,6 +35,9 @@ extension MetricExtensibleCommand {
         _ = BLASRuntime.configureFromEnvironment()
         var registry = ToolMetrics.registry
         for m in metrics { registry.register(m) }
-        ToolMetrics.$registry.withValue(registry) { Self.main(nil) }
+        ToolMetrics.$registry.withValue(registry) {
+            ParseCheck.exitIfRequested(Self.self)
+            Self.main(nil)
+        }
     }
 }

@@ -25,8 +25,9 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         user's rationales (max over rationales; the no-rationale controls score the item directly). The report \
         gives global Pearson/Spearman/Kendall τ-b, the mean per-user Spearman, ROC-AUC for liked vs not, \
         NDCG@k and Recall@k of each user's held-out items ranked by score, the ELLM reward's precision/recall \
-        and a threshold sweep, 95 % cluster-bootstrap intervals over users, and paired tests against the \
-        centroid control and between metrics. Outputs: a terminal table and a run folder (pairs.csv, \
+        and a threshold sweep, 95 % cluster-bootstrap intervals over users, and paired tests of every metric \
+        against the no-rationale control (--baseline) and against ELLM's metric (--ellm-metric), Holm-corrected \
+        within each of those two families. Outputs: a terminal table and a run folder (pairs.csv, \
         summary.csv, report.md, report.json, report.html).
         """,
         version: "validate-rewards 0.1.0 (BLAS: OpenBLAS core \(BLASRuntime.coreName))"
@@ -48,9 +49,11 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
     var minUserRatings: Int = 3
     @Option(help: "Bootstrap resamples.") var bootstrap: Int = 1000
     @Option(help: "Sign-flip permutations.") var permutations: Int = 10_000
-    @Option(help: "The no-rationale control every metric is tested against.") var baseline: String = "centroid-cosine"
+    @Option(help: "The no-rationale control every metric is tested against (Holm family vs-control).") var baseline: String = "centroid-cosine"
+    @Option(name: .customLong("ellm-metric"), help: "ELLM's metric, every other metric's second reference (Holm family vs-ellm) when it is among --metrics.")
+    var ellmMetric: String = "sbert-cosine"
     @Option(help: "Seed for bootstrap, permutations, sampling and the random control.") var seed: UInt64 = 1
-    @Option(help: "Run folder (default: runs/validate-rewards/DATASET-SPLIT-REASONER-seedN).") var out: String?
+    @Option(help: "Run folder (default: runs/validate-rewards/DATASET-SPLIT-REASONER-seedN, REASONER being the reasoner of the run used, also under --run).") var out: String?
     @OptionGroup var encoderOptions: EncoderOptions
     @Option(name: .customLong("batch-size"), help: "Encoder batch size.") var batchSize: Int = 32
     @Flag(name: .customLong("list-metrics"), help: "List the available metrics and exit.") var listMetrics = false
@@ -62,8 +65,10 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
     /// Runs with the library's metrics only (and, through ``ToolMetrics``, any a caller bound).
     public static func main() { main(adding: []) }
 
-    var folder: URL {
-        URL(fileURLWithPath: out ?? "runs/validate-rewards/\(dataset)-\(split)-\(reasoner.rawValue.replacingOccurrences(of: ":", with: "_"))-seed\(seed)")
+    /// The run folder: `--out`, else named after the reasoner of the rationale run actually used
+    /// (`--run` may select another reasoner's run than `--reasoner` names).
+    func folder(reasoner name: String) -> URL {
+        URL(fileURLWithPath: out ?? "runs/validate-rewards/\(dataset)-\(split)-\(name.replacingOccurrences(of: ":", with: "_"))-seed\(seed)")
     }
 
     /// Validates (or lists the metrics). A failure after parsing leaves `error.txt` in the run
@@ -73,15 +78,17 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
             for m in ToolMetrics.registry.metrics { print("\(m.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(m.summary)") }
             return
         }
+        // Until the rationale run is known, errors go to the folder --reasoner names.
+        var folder = folder(reasoner: reasoner.rawValue)
         do {
-            try perform()
+            try perform(folder: &folder)
         } catch {
             ValidationReportWriter.writeError(error, configuration: CommandLine.arguments.joined(separator: " "), to: folder)
             throw commandFailure(error, note: "wrote \(folder.path)/error.txt")
         }
     }
 
-    func perform() throws {
+    func perform(folder: inout URL) throws {
         guard k >= 1, minUserRatings >= 2, bootstrap >= 1, permutations >= 1 else {
             throw StoreError.invalidArgument("--k must be ≥ 1, --min-user-ratings ≥ 2, --bootstrap and --permutations ≥ 1")
         }
@@ -105,6 +112,7 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         let rationaleStore = try RationaleStore(store: store)
         let runRecord = try runID.map { try rationaleStore.run(id: $0) }
             ?? rationaleStore.latestRun(dataset: dataset, split: split, reasoner: reasoner.rawValue)
+        folder = self.folder(reasoner: runRecord.reasoner)
         let rationales = try rationaleStore.rationales(runID: runRecord.id)
         guard rationales.values.contains(where: { !$0.isEmpty }) else {
             throw StoreError.invalidArgument("rationale run \(runRecord.id) (\(runRecord.reasoner)) holds no rationales; generate them with `rec-data rationales --dataset \(dataset) --split \(split) --reasoner \(reasoner)`")
@@ -129,6 +137,7 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         config.bootstrapResamples = bootstrap
         config.permutations = permutations
         config.baseline = baseline
+        config.ellmMetric = ellmMetric
         config.seed = seed
         config.encoder = encoder?.modelID
         config.likeThreshold = d.scale.likeThreshold

@@ -204,12 +204,47 @@ struct RationalesExport: ParsableCommand {
             let rs = try RationaleStore(store: try store.open())
             let run = try selection.resolve(rs)
             let template = try promptFile.map { try PromptTemplate(contentsOf: $0) } ?? .openEnded
+            let profile = ProfileOptions(maxLiked: maxLiked, includeDisliked: withDisliked)
+            try Self.checkMatchesRun(run, template: template, profile: profile, jsonMode: jsonMode)
             let n = try FineTuningExchange.exportSFT(store: rs, runID: run.id, template: template,
-                                                     profileOptions: ProfileOptions(maxLiked: maxLiked, includeDisliked: withDisliked),
-                                                     jsonMode: jsonMode, to: try outputHandle(output))
+                                                     profileOptions: profile, jsonMode: jsonMode, to: try outputHandle(output))
             FileHandle.standardError.write(Data("exported \(n) examples from \(run)\(output.map { " to \($0)" } ?? "")\n".utf8))
         } catch {
             throw commandFailure(error)
+        }
+    }
+}
+
+extension RationalesExport {
+    /// An SFT example pairs the prompt with the rationales it produced, so the export must render
+    /// the prompt the run actually sent. The run stores its template's SHA-256, answer format,
+    /// profile cut and item rendering (never the template text): options that differ from them
+    /// are refused, naming the run's values. Runs without a prompt (aspect, oracle, imported)
+    /// have nothing to match; the user turn is then the prompt `--reasoner openai` would send.
+    static func checkMatchesRun(_ run: RationaleRun, template: PromptTemplate, profile: ProfileOptions, jsonMode: Bool) throws {
+        let stored = (try? JSONSerialization.jsonObject(with: Data(run.configJSON.utf8))) as? [String: Any] ?? [:]
+        guard let sha = stored["template_sha256"] as? String else {
+            FileHandle.standardError.write(Data("note: run \(run.id) (\(run.reasoner)) was not produced by a prompt; the user turn is the prompt --reasoner openai would send with these options\n".utf8))
+            return
+        }
+        guard run.mode == .open else {
+            throw ValidationError("run \(run.id) is closed-form (yes/no questions per candidate); SFT export writes open-ended examples only")
+        }
+        var differences: [String] = []
+        if sha != template.sha256 {
+            differences.append("template sha256 \(sha.prefix(12))… (\(stored["template"] as? String ?? "?")), --prompt gives \(template.sha256.prefix(12))… (\(template.name)): pass the run's template file with --prompt")
+        }
+        if let j = stored["json_mode"] as? String, j != String(jsonMode) {
+            differences.append("json_mode \(j), the options give \(jsonMode): \(j == "true" ? "add" : "drop") --json-mode")
+        }
+        if let p = stored["profile"] as? String, p != profile.canonical {
+            differences.append("profile \(p), the options give \(profile.canonical) (--max-liked, --with-disliked)")
+        }
+        if let r = stored["render"] as? String, r != ItemBlockRenderer().canonical {
+            differences.append("item rendering \(r); the export renders \(ItemBlockRenderer().canonical)")
+        }
+        guard differences.isEmpty else {
+            throw ValidationError("the export would not reproduce the prompt of run \(run.id): " + differences.joined(separator: "; "))
         }
     }
 }

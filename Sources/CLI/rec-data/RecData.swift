@@ -21,6 +21,7 @@ struct RecDataCommand: ParsableCommand {
 
     /// Runs with OpenBLAS's fast kernels: re-executes first when OpenBLAS misdetected the CPU.
     static func main() {
+        ParseCheck.exitIfRequested(Self.self)  // REC_PARSE_ONLY=1: the docs check
         BLASRuntime.reexecWithOptimalCoreIfNeeded()
         _ = BLASRuntime.configureFromEnvironment()
         Self.main(nil)

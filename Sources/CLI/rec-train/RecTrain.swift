@@ -17,7 +17,7 @@ struct CommonOptions: ParsableArguments {
     var split: String = "leave-last-out"
     @Option(help: "Rationale source: a reasoner name in the store (aspect, openai, ...), 'truth' (a synthetic world's true preference statements), or 'none'.")
     var rationales: String = "aspect"
-    @Option(help: "Sentence encoder: minilm (all-MiniLM-L6-v2, embeddings must be cached by `rec-data embed`) or hashing (bag of words, no model).")
+    @Option(help: "Sentence encoder: minilm (a BERT model: all-MiniLM-L6-v2 or the --model folder; embeddings must be cached by `rec-data embed`) or hashing (bag of words, no model).")
     var encoder: EncoderKind = .minilm
     @OptionGroup var encoderOptions: EncoderOptions
     @Flag(name: .customLong("embed-missing"), help: "Embed item texts missing from the cache instead of failing.") var embedMissing = false
@@ -27,6 +27,10 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("history"), help: "N: consumed items in the state.") var history = 10
     @Flag(name: .customLong("observed-only"), help: "Only recommend items with a known held-out rating.") var observedOnly = false
     @Flag(name: .customLong("synthetic-noise"), help: "Synthetic world: draw noisy ratings instead of the expected rating.") var syntheticNoise = false
+    // The simulator is the environment: one seed for every method and run seed of a comparison, so
+    // methods are compared on the same simulated users; the run seed drives everything the agent draws.
+    @Option(name: .customLong("simulator-seed"), help: "Seed of the user simulator (MF fit, synthetic noise); the same for every run seed.")
+    var simulatorSeed: UInt64 = 1
     @Option(name: .customLong("batch-size")) var batchSize = 64
     @Option(name: .customLong("lr"), help: "Adam learning rate.") var learningRate: Float = DQNConfiguration().learningRate
     @Option(name: .customLong("hidden"), help: "State-tower hidden widths, comma-separated.") var hidden = "256,256"
@@ -106,7 +110,7 @@ struct CommonOptions: ParsableArguments {
                                          allowEncoding: embedMissing || encoder == .hashing, showProgress: !quiet)
         var mf = MatrixFactorization.Configuration()
         mf.epochs = 30
-        let sim = UserSimulator(dataset: data, mf: mf, syntheticNoise: syntheticNoise, seed: 1)
+        let sim = UserSimulator(dataset: data, mf: mf, syntheticNoise: syntheticNoise, seed: simulatorSeed)
         return (store, sim, enc.modelID)
     }
 }
@@ -120,6 +124,7 @@ struct RecTrain: ParsableCommand {
         defaultSubcommand: Train.self)
 
     static func main() {
+        ParseCheck.exitIfRequested(Self.self)  // REC_PARSE_ONLY=1: the docs check
         BLASRuntime.reexecWithOptimalCoreIfNeeded()
         do {
             var command = try parseAsRoot()
@@ -134,7 +139,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "One run: pretrain with an intrinsic reward (no ratings), evaluate zero-shot, fine-tune with the extrinsic reward, evaluate.")
     @OptionGroup var common: CommonOptions
-    @Option(help: "Pretraining reward: ellm, ellm-goal (ELLM reward, goal-conditioned agent), novelty, novelty-cluster, rnd, extrinsic (no pretraining: fine-tune only), or a weighted sum like ellm+0.5*novelty.")
+    @Option(help: "Pretraining reward: ellm, ellm-goal (ELLM reward, goal-conditioned agent), count-novelty, count-novelty-cluster (count-based; not ELLM's goal novelty; 'novelty' is a deprecated alias), rnd, extrinsic (no pretraining: fine-tune only), or a weighted sum like ellm+0.5*count-novelty.")
     var reward: String = "ellm"
     @Option(help: "Run seed.") var seed: UInt64 = 1
     @Option(help: "Shorthand for --pretrain-steps.") var steps: Int?
@@ -144,8 +149,10 @@ struct Train: ParsableCommand {
     func run() throws {
         do {
             let spec = try RewardSpec(parsing: reward)
+            for note in RewardSpec.deprecationNotes(reward) { FileHandle.standardError.write(Data((note + "\n").utf8)) }
             let (_, sim, encID) = try common.prepare(needRationales: spec.usesRationales)
-            let method = reward == "extrinsic" ? "dqn-extrinsic" : reward == "ellm-goal" ? "dqn-ellm-goal" : "dqn:\(reward)"
+            // The canonical spelling (deprecated aliases resolved) names the method and its phases.
+            let method = reward == "extrinsic" ? "dqn-extrinsic" : reward == "ellm-goal" ? "dqn-ellm-goal" : "dqn:\(spec.description)"
             var c = try Methods.configuration(method: method, template: try common.template(method: method, seed: seed, encoderID: encID),
                                               seed: seed, pretrainSteps: steps ?? common.pretrainSteps,
                                               // The from-scratch extrinsic agent has no pretraining: --steps is its budget.
@@ -157,7 +164,7 @@ struct Train: ParsableCommand {
                 throw ValidationError("\(out) already holds a run; pass --resume to continue it or choose another --out")
             }
             if !common.quiet {
-                FileHandle.standardError.write(Data("simulator: MF RMSE on test ratings \(String(format: "%.3f", sim.heldOutRMSE)) (test SD \(String(format: "%.3f", sim.heldOutSD)))\(sim.dataset.isSynthetic ? "; synthetic world: the true preference model answers" : ""); BLAS core \(BLASRuntime.coreName)\n".utf8))
+                FileHandle.standardError.write(Data("simulator: MF RMSE on test ratings \(String(format: "%.3f", sim.heldOutRMSE)) (test SD \(String(format: "%.3f", sim.heldOutSD)), simulator seed \(sim.seed))\(sim.dataset.isSynthetic ? "; synthetic world: the true preference model answers" : ""); BLAS core \(BLASRuntime.coreName)\n".utf8))
             }
             let runner = try TrainingRun(configuration: c, simulator: sim, checkpointDirectory: dir.appendingPathComponent("checkpoints"), showProgress: !common.quiet)
             let result = try runner.run(resume: resume)

@@ -39,7 +39,7 @@ enum Reports {
         struct Config: Encodable { var run: RunConfiguration; var simulator: [String: String]; var blas: [String: String]; var extra: [String: String] }
         let sim = ["mf_rmse_test": String(format: "%.4f", simulator.heldOutRMSE), "test_rating_sd": String(format: "%.4f", simulator.heldOutSD),
                    "synthetic_truth": String(simulator.dataset.isSynthetic), "items": String(simulator.dataset.itemCount),
-                   "users": String(simulator.dataset.users.count), "encoder": simulator.dataset.encoderID]
+                   "users": String(simulator.dataset.users.count), "encoder": simulator.dataset.encoderID, "seed": String(simulator.seed)]
         let blas = ["core": BLASRuntime.coreName, "threads": String(BLASRuntime.threads)]
         try json(Config(run: result.configuration, simulator: sim, blas: blas, extra: extra)).write(to: dir.appendingPathComponent("config.json"))
         try json(result.evaluations).write(to: dir.appendingPathComponent("results.json"))
@@ -100,16 +100,51 @@ enum Reports {
         return t
     }
 
+    /// Paired tests between methods, paired over seeds: for each seed the difference method −
+    /// reference of a metric (the same seed shares the simulator, evaluation users and, for the
+    /// DQN methods, the initial weights' generator). Reports the mean difference with a 95 %
+    /// Student-t interval of the per-seed differences (the paired t-interval) and the exact
+    /// two-sided sign-flip p-value over the 2ⁿ sign patterns (`PairedTests.signFlip`). With n
+    /// seeds the smallest attainable p is 2/2ⁿ (0.25 for 3 seeds). Per-user pairing is not offered:
+    /// evaluations keep aggregates per run, not per-user rows.
+    static func pairedTable(_ outcomes: [MethodOutcome], methods: [String], reference: String) -> ReportTable {
+        var t = ReportTable(header: ["method − \(reference)", "metric", "point", "seeds", "mean difference [95 % paired t]", "sign-flip p (exact, over seeds)"])
+        for method in methods where method != reference {
+            for metric in ["mean_rating", "ndcg@10"] {
+                for zeroShot in [true, false] {
+                    var d: [Double] = []
+                    for o in outcomes where o.method == method {
+                        guard let r = outcomes.first(where: { $0.method == reference && $0.seed == o.seed }),
+                              let a = (zeroShot ? o.zeroShot : o.final).value(metric),
+                              let b = (zeroShot ? r.zeroShot : r.final).value(metric) else { continue }
+                        d.append(a - b)
+                    }
+                    let s = SeedSummary(d)
+                    let p = PairedTests.signFlip(differences: d, permutations: 1 << 16, seed: 1)
+                    t.append([.text(method), .text(metric), .text(zeroShot ? "zero-shot" : "fine-tuned"), .number(Double(d.count), digits: 0),
+                              .estimateWithInterval(s.mean, s.interval, digits: 3), .estimate(p.pValue, digits: 3)])
+                }
+            }
+        }
+        return t
+    }
+
+    /// The reference of the paired tests: the from-scratch agent when it ran (does pretraining
+    /// help?), else the first method.
+    static func pairedReference(_ methods: [String]) -> String? {
+        methods.contains("dqn-extrinsic") ? "dqn-extrinsic" : methods.first
+    }
+
     static func writeComparison(_ outcomes: [MethodOutcome], methods: [String], seeds: [UInt64], simulator: UserSimulator,
                                        template: RunConfiguration, pretrainSteps: Int, finetuneSteps: Int, command: String, to dir: URL) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let table = comparisonTable(outcomes, methods: methods)
         struct Document: Encodable {
             var command: String; var template: RunConfiguration; var seeds: [UInt64]; var methods: [String]
-            var pretrainSteps: Int; var finetuneSteps: Int; var mfRMSE: Double; var outcomes: [MethodOutcome]
+            var pretrainSteps: Int; var finetuneSteps: Int; var mfRMSE: Double; var simulatorSeed: UInt64; var outcomes: [MethodOutcome]
         }
         try json(Document(command: command, template: template, seeds: seeds, methods: methods, pretrainSteps: pretrainSteps,
-                          finetuneSteps: finetuneSteps, mfRMSE: simulator.heldOutRMSE, outcomes: outcomes))
+                          finetuneSteps: finetuneSteps, mfRMSE: simulator.heldOutRMSE, simulatorSeed: simulator.seed, outcomes: outcomes))
             .write(to: dir.appendingPathComponent("comparison.json"))
         var rows: [[String]] = []
         for o in outcomes {
@@ -119,11 +154,17 @@ enum Reports {
         }
         try CSVWriter(lineEnding: "\n").document(header: ["method", "seed", "point"] + EvaluationResult.metricNames + ["seconds"], rows: rows)
             .write(to: dir.appendingPathComponent("comparison.csv"), atomically: true, encoding: .utf8)
-        let md = "# rec-train compare: \(template.dataset) / \(template.split)\n\n`\(command)`\n\nSeeds \(seeds.map(String.init).joined(separator: ", ")); pretrain \(pretrainSteps) steps (intrinsic reward only), fine-tune \(finetuneSteps) steps (extrinsic). Mean [95 % t-interval] across seeds. Simulator MF RMSE on test ratings: \(String(format: "%.3f", simulator.heldOutRMSE)) (test SD \(String(format: "%.3f", simulator.heldOutSD)))\(simulator.dataset.isSynthetic ? "; synthetic world: the true preference model answers" : "").\n\n" + MarkdownTable.render(table) + "\n"
+        var md = "# rec-train compare: \(template.dataset) / \(template.split)\n\n`\(command)`\n\nSeeds \(seeds.map(String.init).joined(separator: ", ")); pretrain \(pretrainSteps) steps (intrinsic reward only), fine-tune \(finetuneSteps) steps (extrinsic). Mean [95 % t-interval] across seeds. Simulator MF RMSE on test ratings: \(String(format: "%.3f", simulator.heldOutRMSE)) (test SD \(String(format: "%.3f", simulator.heldOutSD)))\(simulator.dataset.isSynthetic ? "; synthetic world: the true preference model answers" : "").\n\n" + MarkdownTable.render(table) + "\n"
+        var paired: ReportTable?
+        if let reference = pairedReference(methods), methods.count > 1 {
+            paired = pairedTable(outcomes, methods: methods, reference: reference)
+            md += "\n## Paired tests against \(reference) (paired over seeds)\n\nPer seed, the difference method − \(reference); mean with the 95 % Student-t interval of the per-seed differences, and the exact sign-flip p-value over all 2ⁿ sign patterns of the n seeds (smallest attainable p: 2/2ⁿ). No multiple-comparison correction.\n\n" + MarkdownTable.render(paired!) + "\n"
+        }
         try md.write(to: dir.appendingPathComponent("comparison.md"), atomically: true, encoding: .utf8)
         var html = HTMLReport(title: "rec-train compare: \(template.dataset)")
         html.paragraph("Command: \(command)")
         html.table(table, caption: "Mean [95 % t-interval] across \(seeds.count) seeds.")
+        if let paired { html.table(paired, caption: "Paired over seeds: per-seed differences against \(pairedReference(methods) ?? ""), 95 % paired t-interval, exact sign-flip p.") }
         for (metric, label) in [("mean_rating", "Mean simulated rating"), ("ndcg@10", "NDCG@10"), ("hr@10", "HR@10")] {
             let groups = methods.map { m -> BarGroup in
                 let z = summaries(outcomes, methods: [m], metric: metric, zeroShot: true)[0]

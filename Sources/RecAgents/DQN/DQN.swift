@@ -318,7 +318,8 @@ public struct DQNAgent: Sendable {
     public internal(set) var replay: ReplayBuffer
     public internal(set) var rng: SeededGenerator
     public internal(set) var updates = 0
-    /// Mean loss of recent updates (for the progress line).
+    /// Exponential moving average of the update loss, weight 0.02 on the newest update (about the
+    /// last 50 updates), the first update's loss at the start: for the progress line and curve.
     public internal(set) var recentLoss = 0.0
     /// Items never to recommend per user (the training history) and, observed-only, the only allowed ones.
     let consumed: [[Int32]]

@@ -2,14 +2,14 @@ import Foundation
 
 /// The methods `rec-train compare` runs: five DQN variants and three non-RL baselines.
 public enum Methods {
-    public static let all = ["dqn-ellm", "dqn-ellm-goal", "dqn-novelty", "dqn-rnd", "dqn-extrinsic", "random", "popularity", "mf-greedy"]
+    public static let all = ["dqn-ellm", "dqn-ellm-goal", "dqn-count-novelty", "dqn-rnd", "dqn-extrinsic", "random", "popularity", "mf-greedy"]
     public static let baselines: Set<String> = ["random", "popularity", "mf-greedy"]
 
     /// Pretraining reward of a DQN method (nil for the from-scratch extrinsic agent).
     public static func pretrainReward(_ method: String) throws -> String? {
         switch method {
         case "dqn-ellm", "dqn-ellm-goal": return "ellm"
-        case "dqn-novelty": return "novelty"
+        case "dqn-count-novelty", "dqn-novelty": return "count-novelty"  // dqn-novelty: the deprecated name
         case "dqn-rnd": return "rnd"
         case "dqn-extrinsic": return nil
         default:

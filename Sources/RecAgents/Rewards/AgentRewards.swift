@@ -66,14 +66,17 @@ public struct ELLMAgentReward: AgentReward {
     }
 }
 
-/// Count-based novelty: 1/√n(x) where n counts how often x (an item, or its cluster) has been
-/// recommended during training, this recommendation included.
+/// Count-based novelty (`count-novelty`): 1/√n(x) where n counts how often x (an item, or its
+/// cluster) has been recommended during training, this recommendation included — an exploration
+/// bonus in the style of count-based exploration (Strehl & Littman 2008; Bellemare et al. 2016).
+/// Not ELLM's "novelty" baseline, which rewards achieving goals not achieved before
+/// (Docs/dqn.md, "Rewards").
 public struct NoveltyReward: AgentReward {
     /// Cluster of each item (the item itself when counting items).
     public let assignment: [Int]
     public private(set) var counts: [Float]
     public let clustered: Bool
-    public var name: String { clustered ? "novelty-cluster" : "novelty" }
+    public var name: String { clustered ? "count-novelty-cluster" : "count-novelty" }
 
     public init(items: Int) {
         assignment = Array(0..<items)
@@ -241,9 +244,20 @@ public struct WeightedReward: AgentReward {
     }
 }
 
-/// Parsed `--reward` value: a name or a weighted sum such as `ellm+0.5*novelty`.
+/// Parsed `--reward` value: a name or a weighted sum such as `ellm+0.5*count-novelty`.
 public struct RewardSpec: Sendable, Hashable, Codable, CustomStringConvertible {
-    public static let names = ["extrinsic", "extrinsic-signed", "ellm", "novelty", "novelty-cluster", "rnd"]
+    public static let names = ["extrinsic", "extrinsic-signed", "ellm", "count-novelty", "count-novelty-cluster", "rnd"]
+    /// Old names still accepted, and what they now mean: the count-based reward was called
+    /// `novelty` before it was told apart from ELLM's goal-novelty baseline.
+    public static let deprecatedAliases = ["novelty": "count-novelty", "novelty-cluster": "count-novelty-cluster"]
+
+    /// One line per deprecated name in a `--reward` text, for the command line to print.
+    public static func deprecationNotes(_ text: String) -> [String] {
+        text.split(separator: "+").compactMap { part -> String? in
+            let name = part.split(separator: "*").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            return deprecatedAliases[name].map { "note: reward '\(name)' is now called '\($0)' (count-based, not ELLM's goal novelty); the old name is deprecated" }
+        }
+    }
     public var terms: [Term]
     public struct Term: Sendable, Hashable, Codable { public var weight: Double; public var name: String }
 
@@ -258,8 +272,9 @@ public struct RewardSpec: Sendable, Hashable, Codable, CustomStringConvertible {
                 name = String(p[p.index(after: star)...])
             }
             if name == "ellm-goal" { name = "ellm" }
+            name = RewardSpec.deprecatedAliases[name] ?? name
             guard RewardSpec.names.contains(name) else {
-                throw AgentError.impossible("unknown reward '\(name)'; known: \(RewardSpec.names.joined(separator: ", ")), ellm-goal, or weighted sums like ellm+0.5*novelty")
+                throw AgentError.impossible("unknown reward '\(name)'; known: \(RewardSpec.names.joined(separator: ", ")), ellm-goal, or weighted sums like ellm+0.5*count-novelty")
             }
             terms.append(Term(weight: weight, name: name))
         }
@@ -279,8 +294,9 @@ public struct RewardSpec: Sendable, Hashable, Codable, CustomStringConvertible {
             case "extrinsic": return ExtrinsicReward(simulator: simulator)
             case "extrinsic-signed": return ExtrinsicReward(simulator: simulator, signed: true)
             case "ellm": return try ELLMAgentReward.make(dataset: d, configuration: ellm, seed: seed)
-            case "novelty": return NoveltyReward(items: d.itemCount)
-            case "novelty-cluster": return NoveltyReward(embeddings: d.embeddings, clusters: 32, seed: seed)
+            // The old names: configurations stored before the rename decode with them.
+            case "count-novelty", "novelty": return NoveltyReward(items: d.itemCount)
+            case "count-novelty-cluster", "novelty-cluster": return NoveltyReward(embeddings: d.embeddings, clusters: 32, seed: seed)
             case "rnd": return RNDReward(embeddings: d.embeddings, seed: seed)
             default: throw AgentError.impossible("unknown reward '\(name)'")
             }

@@ -15,6 +15,8 @@ public struct UserSimulator: Sendable {
     /// Standard deviation of those test ratings (what RMSE should be well below).
     public let heldOutSD: Double
     public let syntheticNoise: Bool
+    /// The simulator's own seed: the MF fit and the synthetic-noise draws flow from it.
+    public let seed: UInt64
     let noiseRoot: SeededGenerator
 
     public init(dataset: AgentDataset, mf: MatrixFactorization.Configuration = .init(), syntheticNoise: Bool = false, seed: UInt64) {
@@ -30,6 +32,7 @@ public struct UserSimulator: Sendable {
         let m = test.isEmpty ? 0 : test.reduce(0) { $0 + $1.rating } / Double(test.count)
         heldOutSD = test.count < 2 ? .nan : (test.reduce(0) { $0 + ($1.rating - m) * ($1.rating - m) } / Double(test.count - 1)).squareRoot()
         self.syntheticNoise = syntheticNoise
+        self.seed = seed
         noiseRoot = SeededGenerator(seed: seed).fork("simulator-noise")
     }
 

@@ -51,8 +51,10 @@ public final class RatingStore: Sendable {
         if !readOnly { try RatingStore.migrator.migrate(pool) }
     }
 
-    /// All migrations, including those that higher layers register (embedding cache, rationales).
-    /// Kept in one migrator so a database opened by any tool is brought fully up to date.
+    /// The ratings layer's migrations only (`v1-ratings`, `v2-rating-key`, ...). Higher layers keep
+    /// their own migrators and run them when they open their tables on this pool (the embedding
+    /// cache, the rationale store), so this layer never needs to know about them; a tool brings
+    /// up to date exactly the tables it uses.
     static var migrator: DatabaseMigrator { Schema.migrator }
 
     // MARK: Datasets

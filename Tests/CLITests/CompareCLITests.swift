@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// `rec-train compare` reports paired tests between methods, paired over seeds (issue 16, item 6):
+/// per seed the difference method − dqn-extrinsic, its mean, and the exact sign-flip p-value.
+@Suite(.serialized) struct CompareCLITests {
+    @Test func pairedTestsOverSeedsMatchAHandComputation() throws {
+        let dir = try CLI.temporaryDirectory()
+        let db = dir.appendingPathComponent("rec.sqlite").path
+        for args in [["synth", "--db", db, "--seed", "6", "--users", "60", "--items", "120"],
+                     ["split", "--db", db, "--dataset", "synth-6", "--name", "random", "--method", "random", "--ratios", "0.7,0.1,0.2"]] {
+            let r = try CLI.run("rec-data", args)
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+        }
+        let out = dir.appendingPathComponent("cmp")
+        let r = try CLI.run("rec-train", ["compare", "--db", db, "--dataset", "synth-6", "--split", "random", "--rationales", "none",
+                                          "--encoder", "hashing", "--seeds", "1,2,3", "--methods", "dqn-extrinsic,random",
+                                          "--pretrain-steps", "0", "--finetune-steps", "100", "--eval-users", "10", "--out", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        // The per-seed values from comparison.csv, then the test by hand: the mean difference and
+        // the share of the 2³ sign patterns whose |sum| is at least the observed |sum|.
+        let csv = try String(contentsOf: out.appendingPathComponent("comparison.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let column = csv[0].firstIndex(of: "mean_rating")!
+        func value(_ method: String, _ seed: String) -> Double {
+            Double(csv.first { $0[0] == method && $0[1] == seed && $0[2] == "fine-tuned" }![column])!
+        }
+        let d = ["1", "2", "3"].map { value("random", $0) - value("dqn-extrinsic", $0) }
+        let mean = d.reduce(0, +) / 3
+        let observed = abs(d.reduce(0, +))
+        let extreme = (0..<8).filter { mask in abs((0..<3).reduce(0.0) { $0 + (mask >> $1 & 1 == 1 ? -d[$1] : d[$1]) }) >= observed - 1e-12 }.count
+        let p = Double(extreme) / 8
+        #expect(p >= 0.25, "three seeds cannot give p < 2/2³")
+        let md = try String(contentsOf: out.appendingPathComponent("comparison.md"), encoding: .utf8)
+        #expect(md.contains("## Paired tests against dqn-extrinsic (paired over seeds)"))
+        let row = md.split(separator: "\n").first { $0.hasPrefix("| random | mean_rating | fine-tuned |") }
+        #expect(row != nil, "\(md)")
+        if let row {
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(cells[3] == "3")
+            #expect(cells[4].hasPrefix(String(format: "%.3f", mean)), "\(cells[4]) vs \(mean)")
+            #expect(Double(cells[5]).map { abs($0 - p) < 5e-4 } == true, "\(cells[5]) vs \(p)")
+        }
+    }
+
+    @Test func theOldNoveltyNameRunsTheCountRewardWithANote() throws {
+        let dir = try CLI.temporaryDirectory()
+        let db = dir.appendingPathComponent("rec.sqlite").path
+        for args in [["synth", "--db", db, "--seed", "7", "--users", "40", "--items", "80"],
+                     ["split", "--db", db, "--dataset", "synth-7", "--name", "random", "--method", "random", "--ratios", "0.7,0.1,0.2"]] {
+            #expect(try CLI.run("rec-data", args).status == 0)
+        }
+        let r = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-7", "--split", "random", "--rationales", "none", "--encoder", "hashing",
+                                          "--reward", "novelty", "--steps", "50", "--finetune-steps", "50", "--eval-users", "5",
+                                          "--out", dir.appendingPathComponent("run").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("reward 'novelty' is now called 'count-novelty'"), "\(r.stderr)")
+        let config = try String(contentsOf: dir.appendingPathComponent("run/config.json"), encoding: .utf8)
+        #expect(config.contains("count-novelty") && config.contains("\"seed\" : \"1\""), "\(config)")
+    }
+}
