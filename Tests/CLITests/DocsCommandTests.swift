@@ -89,7 +89,7 @@ import Testing
     /// The tool a command runs and its arguments, or nil for anything else (`swift build`, `bash
     /// run.sh`, model servers, benchmarks). Leading `NAME=value` assignments are skipped; shell
     /// variables in arguments become a placeholder value.
-    static func toolInvocation(_ words: [String]) -> (tool: String, arguments: [String])? {
+    static func toolInvocation(_ words: [String], among known: Set<String> = tools) -> (tool: String, arguments: [String])? {
         var w = words[...]
         while let first = w.first, first.contains("="), !first.hasPrefix("-"), first.first?.isLetter == true { w.removeFirst() }
         guard var head = w.popFirst() else { return nil }
@@ -100,7 +100,7 @@ import Testing
         }
         var tool = head.split(separator: "/").last.map(String.init) ?? head
         if tool.hasPrefix("$") { tool = aliases[String(tool.dropFirst()).trimmingCharacters(in: CharacterSet(charactersIn: "{}"))] ?? tool }
-        guard tools.contains(tool) else { return nil }
+        guard known.contains(tool) else { return nil }
         let arguments = w.map { $0.contains("$") ? "placeholder" : $0 }
         return (tool, arguments)
     }
@@ -134,6 +134,40 @@ import Testing
             #expect(r.status == 0 && r.stdout.hasPrefix("parsed: "), "\(c)\n\(r.stderr)")
         }
         print("docs check: \(commands.count) command lines parsed; per file: \(perFile.sorted { $0.key < $1.key })")
+    }
+
+    /// The benchmarks (Sources/Benchmarks/NAME): executables that print figures.
+    static let benchmarks: Set<String> = ["bench-import", "bench-encoder", "bench-similarity", "bench-dqn", "bench-http"]
+
+    /// Every flag a documented benchmark line passes is one the benchmark reads: a
+    /// swift-argument-parser option (`@Option`/`@Flag` property `peerPython` for `--peer-python`,
+    /// or `.customLong("peer-python")`) or a flag parsed by hand (`option("--rounds")`). Weaker
+    /// than a real parse (values are not checked) but a renamed or removed flag fails here.
+    @Test func everyDocumentedBenchmarkFlagIsOneTheBenchmarkReads() throws {
+        var checked = 0
+        for url in try Self.documents() {
+            let name = url.path.replacingOccurrences(of: Self.repositoryRoot.path + "/", with: "")
+            for (line, text) in Self.shellLines(try String(contentsOf: url, encoding: .utf8)) {
+                for words in Self.commands(text) {
+                    guard let (tool, arguments) = Self.toolInvocation(words, among: Self.benchmarks) else { continue }
+                    let dir = Self.repositoryRoot.appendingPathComponent("Sources/Benchmarks/\(tool)")
+                    let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".swift") }
+                    let source = try files.map { try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8) }.joined()
+                    for argument in arguments where argument.hasPrefix("--") {
+                        let flag = String(argument.split(separator: "=")[0])
+                        let long = String(flag.dropFirst(2))
+                        let parts = long.split(separator: "-")
+                        let camel = (parts.first.map(String.init) ?? "") + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+                        let read = source.contains("\"\(flag)\"") || source.contains("customLong(\"\(long)\")")
+                            || (flag != "--help" && source.range(of: #"@(Option|Flag)\b[^\n]*\n?\s*var \#(camel)\b"#, options: .regularExpression) != nil)
+                        #expect(read, "\(name):\(line): \(tool) does not read \(flag)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked >= 10, "only \(checked) benchmark flags found in the docs")
+        print("docs check: \(checked) benchmark flags found in the benchmarks' sources")
     }
 
     @Test func parseOnlyModeRefusesWhatTheRealParserRefuses() throws {
