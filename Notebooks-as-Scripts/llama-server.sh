@@ -137,8 +137,15 @@ cmd_start() {
     for attempt in 1 2 3; do
         port="$(free_port)"
         # setsid: the server gets its own session, so a terminal's or test runner's signals do not reach it.
-        setsid "$LLAMA_BIN" -m "$MODEL_FILE" --host 127.0.0.1 --port "$port" -t "$THREADS" \
-            -c "${LLAMA_CTX:-4096}" > "$RUN_DIR/server.log" 2>&1 < /dev/null &
+        # Descriptors above 2 are closed first: a caller's pipe inherited by the server would keep the
+        # caller waiting for end-of-file as long as the server runs.
+        (
+            for fd in $(ls /proc/$BASHPID/fd 2>/dev/null); do
+                if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+            done
+            exec setsid "$LLAMA_BIN" -m "$MODEL_FILE" --host 127.0.0.1 --port "$port" -t "$THREADS" \
+                -c "${LLAMA_CTX:-4096}" > "$RUN_DIR/server.log" 2>&1 < /dev/null
+        ) &
         pid=$!
         echo "$pid" > "$RUN_DIR/server.pid"
         echo "http://127.0.0.1:$port" > "$RUN_DIR/server.url"
