@@ -151,11 +151,15 @@ struct RationalesShow: ParsableCommand {
     @Option(help: "Users to print.") var limit = 10
     @Flag(help: "List the runs of the split instead.") var runs = false
     @Flag(help: "Also print each user's liked training items.") var items = false
+    @Flag(help: "Print the run's rationale-quality measures instead (Docs/reasoners.md, \"Rationale quality\").") var quality = false
+    @Flag(help: "With --quality: print them as JSON.") var json = false
+    @OptionGroup var qualityOptions: QualityOptions
 
     func run() throws {
         do {
             let s = try store.open()
             let rs = try RationaleStore(store: s)
+            if quality { return try printQuality(rs, run: try selection.resolve(rs), options: qualityOptions, json: json) }
             if runs {
                 for r in try rs.runs(dataset: selection.dataset, split: selection.split, reasoner: selection.reasoner?.rawValue) {
                     let sum = try rs.summary(runID: r.id)
