@@ -105,7 +105,7 @@ public enum RewardValidation {
     static func scoreAll(setup: ScoringSetup, metrics: [any DescriptionDistance], configuration: ELLMRewardConfiguration,
                          progress: ProgressReporter) throws -> [PairScores] {
         let threads = min(ProcessInfo.processInfo.activeProcessorCount, metrics.count)
-        let slots = ScoreSlots(count: metrics.count)
+        let slots = WorkSlots<Result<PairScores, any Error>>(count: metrics.count)
         let previousBLAS = BLASRuntime.threads
         if threads > 1 { BLASRuntime.setThreads(1) }
         defer { if threads > 1 { BLASRuntime.setThreads(previousBLAS) } }
@@ -207,7 +207,7 @@ public enum RewardValidation {
         let plan = comparisonPlan(metrics: names, baseline: configuration.baseline, ellm: configuration.ellmMetric)
         // The sign-flip tests are permutations × users each, one per planned pair: spread them over
         // the cores (each has its own seeded stream, so the order of work does not matter).
-        let permutationTests = PermutationSlots(count: plan.count)
+        let permutationTests = WorkSlots<PermutationTestResult>(count: plan.count)
         let ndcgValues = perUserNDCG
         let permutations = configuration.permutations, seed = configuration.seed
         DispatchQueue.concurrentPerform(iterations: max(1, min(ProcessInfo.processInfo.activeProcessorCount, plan.count))) { _ in
@@ -272,10 +272,12 @@ extension RewardValidation {
     }
 }
 
-/// Work queue and result slots of `scoreAll`, shared by its worker threads.
-private final class ScoreSlots: @unchecked Sendable {
+/// A work queue over `count` indices and one result slot per index, shared by the worker threads
+/// of `scoreAll` and of the paired sign-flip tests: each worker claims the next index until none
+/// is left and stores its result; `results` is read after all workers have returned.
+private final class WorkSlots<Value>: @unchecked Sendable {
     private var next = 0
-    private var slots: [Result<PairScores, any Error>?]
+    private var slots: [Value?]
     private let lock = NSLock()
     init(count: Int) { slots = Array(repeating: nil, count: count) }
     func claim() -> Int? {
@@ -284,22 +286,6 @@ private final class ScoreSlots: @unchecked Sendable {
         next += 1
         return next - 1
     }
-    func store(_ i: Int, _ r: Result<PairScores, any Error>) { lock.lock(); slots[i] = r; lock.unlock() }
-    var results: [Result<PairScores, any Error>] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
-}
-
-/// Work queue and results of the paired sign-flip tests, shared by worker threads.
-private final class PermutationSlots: @unchecked Sendable {
-    private var next = 0
-    private var slots: [PermutationTestResult?]
-    private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func claim() -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard next < slots.count else { return nil }
-        next += 1
-        return next - 1
-    }
-    func store(_ i: Int, _ r: PermutationTestResult) { lock.lock(); slots[i] = r; lock.unlock() }
-    var results: [PermutationTestResult] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
+    func store(_ i: Int, _ r: Value) { lock.lock(); slots[i] = r; lock.unlock() }
+    var results: [Value] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
 }
