@@ -101,25 +101,9 @@ public struct UserGroupedPairs: Sendable {
         return Self.weightedPearson(sample.x, sample.y, m, userOfPair)
     }
 
-    /// `PairedSample.weightedPearson` with each pair's weight read from its user's multiplicity:
-    /// the same two passes in the same order.
+    /// `PairedSample.weightedPearson` with each pair's weight read from its user's multiplicity.
     static func weightedPearson(_ x: [Double], _ y: [Double], _ m: [Double], _ user: [Int]) -> Estimate {
-        var sw = 0.0, sx = 0.0, sy = 0.0
-        for i in x.indices {
-            let wi = m[user[i]]
-            sw += wi; sx += wi * x[i]; sy += wi * y[i]
-        }
-        let mx = sx / sw, my = sy / sw
-        var sxx = 0.0, syy = 0.0, sxy = 0.0
-        for i in x.indices {
-            let wi = m[user[i]]
-            let dx = x[i] - mx, dy = y[i] - my
-            sxx += wi * dx * dx; syy += wi * dy * dy; sxy += wi * dx * dy
-        }
-        if sxx == 0 { return .undefined(reason: "x is constant") }
-        if syy == 0 { return .undefined(reason: "y is constant") }
-        let r = sxy / (sxx.squareRoot() * syy.squareRoot())
-        return .checked(min(1, max(-1, r)), else: "non-finite correlation")
+        PairedSample.weightedPearson(x, y) { m[user[$0]] }
     }
 
     public func spearman(_ w: UserWeights) -> Estimate {

@@ -87,17 +87,25 @@ public struct PairedSample: Sendable {
     }
 
     static func weightedPearson(_ x: [Double], _ y: [Double], _ w: [Double]?) -> Estimate {
+        if let w { return weightedPearson(x, y) { w[$0] } }
+        return weightedPearson(x, y) { _ in 1 }
+    }
+
+    /// Pearson's r with pair i weighted by `weight(i)`; the one implementation behind the
+    /// per-pair weights here and the bootstrap's per-user multiplicities (`UserWeights`).
+    @inline(__always)
+    static func weightedPearson(_ x: [Double], _ y: [Double], weight: (Int) -> Double) -> Estimate {
         // Two passes (means, then centred sums) rather than raw moments: raw sums of squares
         // cancel catastrophically for data with a large offset (e.g. timestamps, 1e6 + small).
         var sw = 0.0, sx = 0.0, sy = 0.0
         for i in x.indices {
-            let wi = w?[i] ?? 1
+            let wi = weight(i)
             sw += wi; sx += wi * x[i]; sy += wi * y[i]
         }
         let mx = sx / sw, my = sy / sw
         var sxx = 0.0, syy = 0.0, sxy = 0.0
         for i in x.indices {
-            let wi = w?[i] ?? 1
+            let wi = weight(i)
             let dx = x[i] - mx, dy = y[i] - my
             sxx += wi * dx * dx; syy += wi * dy * dy; sxy += wi * dx * dy
         }
