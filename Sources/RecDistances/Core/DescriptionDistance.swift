@@ -88,11 +88,16 @@ public struct MetricRegistry: Sendable {
         metrics.append(metric)
     }
 
+    /// The metric called `name`, or one of a tunable metric's sweep variants named by its
+    /// settings (`"spec-softmax:temperature=0.05"`).
     public func metric(named name: String) throws -> any DescriptionDistance {
-        guard let m = metrics.first(where: { $0.name == name }) else {
-            throw MetricError.unknownMetric(name, available: names)
+        if let m = metrics.first(where: { $0.name == name }) { return m }
+        if let base = name.split(separator: ":", maxSplits: 1).first,
+           let m = metrics.first(where: { $0.name == String(base) }),
+           let v = m.sweepConfigurations.first(where: { $0.name == name }) {
+            return v
         }
-        return m
+        throw MetricError.unknownMetric(name, available: names)
     }
 
     /// Parses "a,b,c" (or "all").
