@@ -28,7 +28,8 @@ public struct SpecificitySoftmax: TunableDistance {
     public init(temperature: Double = 0.05, cutQuantile: Double = 0.95) {
         self.temperature = temperature; self.cutQuantile = cutQuantile; specificity = nil
     }
-    private init(_ m: SpecificitySoftmax, specificity: [Float]) {
+    /// `m` with given specificities (tests set them directly).
+    init(copying m: SpecificitySoftmax, specificity: [Float]) {
         temperature = m.temperature; cutQuantile = m.cutQuantile; self.specificity = specificity
     }
 
@@ -43,7 +44,7 @@ public struct SpecificitySoftmax: TunableDistance {
 
     public func prepared(for context: ScoringContext) throws -> any DescriptionDistance {
         try context.check(self)
-        return SpecificitySoftmax(self, specificity: SpecificitySoftmax.specificities(context: context, cutQuantile: cutQuantile))
+        return SpecificitySoftmax(copying: self, specificity: SpecificitySoftmax.specificities(context: context, cutQuantile: cutQuantile))
     }
 
     /// −log coverage of each rationale, coverage = P(cos > cut) under N(μ_r, σ_r²), floored at one
