@@ -199,7 +199,7 @@ func pairwiseAUC(_ scores: [(Float, Bool)]) -> Double {
     @Test func variantNamesResolveAndUnknownVariantsAreRefused() throws {
         let r = MetricRegistry.standard
         #expect(try r.metric(named: "spec-softmax:temperature=0.1").name == "spec-softmax:temperature=0.1")
-        #expect(try r.metric(named: "learned-bilinear:l2=1e-05").name == "learned-bilinear:l2=1e-05")
+        #expect(try r.metric(named: "learned-bilinear:l2=1e-06").name == "learned-bilinear:l2=1e-06")
         #expect(try r.metric(named: "hybrid:alpha=0.25").name == "hybrid:alpha=0.25")
         #expect(throws: MetricError.self) { try r.metric(named: "spec-softmax:temperature=7") }
         // Every variant of every tunable metric has a distinct name that resolves back to itself.

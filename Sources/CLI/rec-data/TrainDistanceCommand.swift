@@ -26,8 +26,8 @@ struct TrainDistance: ParsableCommand {
     @Option(help: "Dataset name.") var dataset: String
     @Option(help: "Split name (only its training part is read).") var split: String
     @Option(help: "Reasoner whose latest rationale run is used.") var reasoner = ReasonerName(.aspect)
-    @Option(help: "L2 penalty on W.") var l2: Double = 1e-3
-    @Option(help: "Full-batch Adam iterations.") var iterations: Int = 150
+    @Option(help: "L2 penalty on W.") var l2: Double = LearnedBilinear.defaultL2
+    @Option(help: "Full-batch Adam iterations.") var iterations: Int = 80
     @Option(help: "Seed (only used when the examples are subsampled).") var seed: UInt64 = 1
     @Option(help: "Checkpoint to write (.safetensors).") var out: String
     @Flag(help: "No progress line.") var quiet = false

@@ -50,17 +50,17 @@ public struct LearnedBilinear: TunableDistance {
         }
     }
 
-    public init(l2: Double = 1e-3, iterations: Int = 150, learningRate: Double = 0.02, maximumPairs: Int = 400_000) {
+    public init(l2: Double = LearnedBilinear.defaultL2, iterations: Int = 80, learningRate: Double = 0.05, maximumPairs: Int = 400_000) {
         self.l2 = l2; self.iterations = iterations; self.learningRate = learningRate
         self.maximumPairs = maximumPairs; self.fitted = nil
     }
 
     /// A metric from a fit made elsewhere (a checkpoint); `prepared(for:)` keeps it as it is.
-    public init(fit: Fit, l2: Double = 1e-3) {
+    public init(fit: Fit, l2: Double = LearnedBilinear.defaultL2) {
         self.l2 = l2; self.iterations = 0; self.learningRate = 0; self.maximumPairs = 0; self.fitted = fit
     }
 
-    public var name: String { l2 == 1e-3 ? "learned-bilinear" : "learned-bilinear:l2=\(Self.format(l2))" }
+    public var name: String { l2 == LearnedBilinear.defaultL2 ? "learned-bilinear" : "learned-bilinear:l2=\(Self.format(l2))" }
     public var summary: String { "bilinear form rᵀWx over sentence embeddings, fitted on training ratings (λ = \(Self.format(l2)))" }
     public var needs: MetricNeeds { [.sentenceEmbeddings, .rationales] }
     public var range: ClosedRange<Double>? { nil }
@@ -70,7 +70,9 @@ public struct LearnedBilinear: TunableDistance {
     }
 
     /// The penalties a sweep tries, the default first.
-    static let l2Grid: [Double] = [1e-3, 1e-5, 1e-4, 1e-2]
+    static let l2Grid: [Double] = [1e-5, 1e-6, 1e-4, 1e-3]
+    /// The penalty of the unsuffixed name.
+    public static let defaultL2 = 1e-5
 
     static func format(_ x: Double) -> String { String(format: "%g", x) }
 
@@ -293,7 +295,7 @@ public struct LearnedControl: TunableDistance {
     public let maximumPairs: Int
     let fitted: LearnedBilinear.Fit?
 
-    public init(_ kind: Kind, l2: Double = 1e-3, iterations: Int = 150, learningRate: Double = 0.02, maximumPairs: Int = 400_000) {
+    public init(_ kind: Kind, l2: Double = LearnedBilinear.defaultL2, iterations: Int = 80, learningRate: Double = 0.05, maximumPairs: Int = 400_000) {
         self.kind = kind; self.l2 = l2; self.iterations = iterations; self.learningRate = learningRate
         self.maximumPairs = maximumPairs; fitted = nil
     }
@@ -302,7 +304,7 @@ public struct LearnedControl: TunableDistance {
         fitted = fit
     }
 
-    public var name: String { l2 == 1e-3 ? "learned-\(kind.rawValue)" : "learned-\(kind.rawValue):l2=\(LearnedBilinear.format(l2))" }
+    public var name: String { l2 == LearnedBilinear.defaultL2 ? "learned-\(kind.rawValue)" : "learned-\(kind.rawValue):l2=\(LearnedBilinear.format(l2))" }
     public var summary: String {
         switch kind {
         case .item: return "control: logistic model on the item's embedding alone, fitted on training ratings (λ = \(LearnedBilinear.format(l2)))"
