@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 OUT="${STUDY_OUT:-runs/study}"
 SEEDS="${STUDY_SEEDS:-1 2 3}"
 BOOT="${STUDY_BOOTSTRAP:-1000}"
-METRICS="${STUDY_METRICS:-sbert-cosine,calibrated-cosine,spec-softmax,hybrid,bm25,tfidf-cosine,learned-bilinear,learned-history,learned-item,centroid-cosine,popularity}"
+METRICS="${STUDY_METRICS:-sbert-cosine,calibrated-cosine,spec-softmax,hybrid,bm25,tfidf-cosine,learned-bilinear,learned-both,learned-history,learned-item,centroid-cosine,popularity}"
 DB="$OUT/study.sqlite"
 mkdir -p "$OUT"
 start=$(date +%s)

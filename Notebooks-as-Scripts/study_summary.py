@@ -17,9 +17,9 @@ import re
 import sys
 from collections import defaultdict
 
-NEW = ["learned-bilinear", "spec-softmax", "hybrid"]
+NEW = ["learned-bilinear", "learned-both", "spec-softmax", "hybrid"]
 SHOW = ["sbert-cosine", "calibrated-cosine", "spec-softmax", "hybrid", "bm25", "tfidf-cosine",
-        "learned-bilinear", "learned-history", "learned-item", "centroid-cosine", "popularity"]
+        "learned-bilinear", "learned-both", "learned-history", "learned-item", "centroid-cosine", "popularity"]
 
 
 def base(name):
@@ -128,7 +128,7 @@ def headline(rows):
         ("ΔAUC against ELLM's sbert-cosine", "delta_auc_vs_sbert-cosine", NEW + ["learned-history"]),
         ("ΔAUC against the history control centroid-cosine", "delta_auc_vs_centroid-cosine", NEW + ["sbert-cosine", "learned-history"]),
         ("ΔAUC against learned-history (the same learned form with the user's liked items in the rationale's place)",
-         "delta_auc_vs_learned-history", ["learned-bilinear"]),
+         "delta_auc_vs_learned-history", ["learned-bilinear", "learned-both"]),
         ("Incremental AUC over popularity (cross-fitted liked ~ popularity + score, minus liked ~ popularity)",
          "incremental_auc_over_popularity", SHOW[:-1]),
         ("Incremental AUC over popularity on the tail tercile of items", "incremental_auc_over_popularity@tail", SHOW[:-1]),

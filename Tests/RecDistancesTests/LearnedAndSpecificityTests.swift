@@ -107,6 +107,23 @@ func pairwiseAUC(_ scores: [(Float, Bool)]) -> Double {
         }
     }
 
+    @Test func learnedBothPutsTheUsersHistoryBesideEachRationale() throws {
+        let ctx = plantedWorld()
+        let left = rationalesBesideHistory(ctx.rationales.embeddings!, users: ctx.users, items: ctx.catalog.embeddings!)
+        let u = ctx.users[3], d = 12
+        let c = likedCentroids([u.likedItems], items: ctx.catalog.embeddings!).row(0)
+        for j in u.rationales {
+            #expect(Array(left.row(j).prefix(d)) == ctx.rationales.embeddings!.row(j))
+            #expect(Array(left.row(j).suffix(d)) == c)
+        }
+        let m = try #require(try LearnedBilinear(iterations: 60, withHistory: true).prepared(for: ctx) as? LearnedBilinear)
+        #expect(m.name == "learned-both" && m.fitted!.weights.rows == 2 * d && m.fitted!.weights.cols == d)
+        // Scoring one user builds the same left rows as the fit did.
+        let s = m.similarities(items: [0, 1], user: u, context: ctx)
+        let expected = Kernels.gemm(Kernels.gemm(left.rows(u.rationales), m.fitted!.weights), gather(ctx.catalog.embeddings!, [0, 1]), transposeB: true)
+        for i in 0..<2 { for j in 0..<u.rationales.count { #expect(abs(s[i, j] - (expected[j, i] + m.fitted!.bias)) < 1e-5) } }
+    }
+
     @Test func controlsScoreOneColumnFromTheirOwnLeftSide() throws {
         let ctx = plantedWorld()
         let item = try LearnedControl(.item, iterations: 20).prepared(for: ctx)

@@ -81,6 +81,7 @@ public struct MetricRegistry: Sendable {
         BM25(),
         TokenJaccard(),
         LearnedBilinear(),
+        LearnedBilinear(withHistory: true),
         SpecificitySoftmax(),
         LexicalSemanticHybrid(),
         CentroidCosine(),

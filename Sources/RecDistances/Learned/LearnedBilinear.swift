@@ -31,6 +31,10 @@ public struct LearnedBilinear: TunableDistance {
     public let learningRate: Double
     /// Upper bound on user-item examples (each counted once, whatever the rationales).
     public let maximumPairs: Int
+    /// Put the user's history beside each rationale: s = rᵀW₁x + cᵀW₂x + b, c the unit centroid of
+    /// the user's liked training items (`learned-both`). Against `learned-history` it measures
+    /// what the rationale adds to the history it was written from.
+    public let withHistory: Bool
     /// The fitted form, once prepared.
     public let fitted: Fit?
 
@@ -50,23 +54,31 @@ public struct LearnedBilinear: TunableDistance {
         }
     }
 
-    public init(l2: Double = LearnedBilinear.defaultL2, iterations: Int = 80, learningRate: Double = 0.05, maximumPairs: Int = 400_000) {
+    public init(l2: Double = LearnedBilinear.defaultL2, iterations: Int = 80, learningRate: Double = 0.05, maximumPairs: Int = 400_000,
+                withHistory: Bool = false) {
         self.l2 = l2; self.iterations = iterations; self.learningRate = learningRate
-        self.maximumPairs = maximumPairs; self.fitted = nil
+        self.maximumPairs = maximumPairs; self.withHistory = withHistory; self.fitted = nil
     }
 
     /// A metric from a fit made elsewhere (a checkpoint); `prepared(for:)` keeps it as it is.
-    public init(fit: Fit, l2: Double = LearnedBilinear.defaultL2) {
-        self.l2 = l2; self.iterations = 0; self.learningRate = 0; self.maximumPairs = 0; self.fitted = fit
+    public init(fit: Fit, l2: Double = LearnedBilinear.defaultL2, withHistory: Bool = false) {
+        self.l2 = l2; self.iterations = 0; self.learningRate = 0; self.maximumPairs = 0
+        self.withHistory = withHistory; self.fitted = fit
     }
 
-    public var name: String { l2 == LearnedBilinear.defaultL2 ? "learned-bilinear" : "learned-bilinear:l2=\(Self.format(l2))" }
-    public var summary: String { "bilinear form rᵀWx over sentence embeddings, fitted on training ratings (λ = \(Self.format(l2)))" }
+    public var name: String {
+        let base = withHistory ? "learned-both" : "learned-bilinear"
+        return l2 == LearnedBilinear.defaultL2 ? base : "\(base):l2=\(Self.format(l2))"
+    }
+    public var summary: String {
+        withHistory ? "bilinear form over [rationale, liked-items centroid] and the item, fitted on training ratings (λ = \(Self.format(l2)))"
+            : "bilinear form rᵀWx over sentence embeddings, fitted on training ratings (λ = \(Self.format(l2)))"
+    }
     public var needs: MetricNeeds { [.sentenceEmbeddings, .rationales] }
     public var range: ClosedRange<Double>? { nil }
 
     public var sweepVariants: [any DescriptionDistance] {
-        LearnedBilinear.l2Grid.map { LearnedBilinear(l2: $0, iterations: iterations, learningRate: learningRate, maximumPairs: maximumPairs) }
+        LearnedBilinear.l2Grid.map { LearnedBilinear(l2: $0, iterations: iterations, learningRate: learningRate, maximumPairs: maximumPairs, withHistory: withHistory) }
     }
 
     /// The penalties a sweep tries, the default first.
@@ -79,20 +91,27 @@ public struct LearnedBilinear: TunableDistance {
     public func prepared(for context: ScoringContext) throws -> any DescriptionDistance {
         try context.check(self)
         if fitted != nil { return self }
-        let fit = try LearnedBilinear.fit(context: context, l2: l2, iterations: iterations,
-                                          learningRate: learningRate, maximumPairs: maximumPairs)
+        let fit = try LearnedBilinear.fit(context: context, l2: l2, iterations: iterations, learningRate: learningRate,
+                                          maximumPairs: maximumPairs, left: withHistory ? .rationalesWithHistory : .rationales, metric: name)
         return LearnedBilinear(prepared: fit, from: self)
     }
 
     private init(prepared fit: Fit, from m: LearnedBilinear) {
         l2 = m.l2; iterations = m.iterations; learningRate = m.learningRate; maximumPairs = m.maximumPairs
+        withHistory = m.withHistory
         fitted = fit
     }
 
     public func similarities(items: [Int], user: UserQuery, context: ScoringContext) -> Matrix {
         guard let f = fitted else { preconditionFailure("\(name) used before prepared(for:)") }
         // (R W) Xᵀ + b: rationales × items, returned items × rationales.
-        let rw = Kernels.gemm(context.rationaleEmbeddings(user.rationales, metric: name), f.weights)
+        var left = context.rationaleEmbeddings(user.rationales, metric: name)
+        if withHistory {
+            var local = user
+            local.rationales = 0..<left.rows
+            left = rationalesBesideHistory(left, users: [local], items: context.catalog.embeddings!)
+        }
+        let rw = Kernels.gemm(left, f.weights)
         var s = Kernels.gemm(context.itemEmbeddings(items, metric: name), rw, transposeB: true)
         for i in s.storage.indices { s.storage[i] += f.bias }
         return s
@@ -169,6 +188,9 @@ extension LearnedBilinear {
             e.storage[0] = 1
             ratsE = e
             for u in users.indices { users[u].rationales = 0..<1 }
+        case .rationalesWithHistory:
+            guard let r = context.rationales.embeddings else { throw MetricError.missingInput(metric: metric, what: "rationale sentence embeddings") }
+            ratsE = rationalesBesideHistory(r, users: context.users, items: itemsE)
         case .likedCentroid:
             ratsE = likedCentroids(context.users.filter { !$0.rationales.isEmpty }.map(\.likedItems), items: itemsE)
             // `examples` keeps users in context order (those with rationales and examples); map each
@@ -183,9 +205,9 @@ extension LearnedBilinear {
         guard positives > 0, positives < Double(n) else { throw LearnedDistanceError.oneClassOnly(metric: metric, liked: positives > 0) }
         let d = itemsE.cols
         let itemBlocks = users.map { gather(itemsE, $0.items) }
-        var w = Matrix(rows: d, cols: d)
+        var w = Matrix(rows: ratsE.cols, cols: d)  // left width × item width
         var b = Float(log(positives / (Double(n) - positives)))  // the base rate's logit
-        var adamW = Adam(count: d * d), adamB = Adam(count: 1)
+        var adamW = Adam(count: ratsE.cols * d), adamB = Adam(count: 1)
         var initialLoss = 0.0, loss = 0.0
         // Rationales that share a text share an embedding row (the aspect reasoner's 3,759 rationales
         // on ml-100k are a few hundred texts): both d × d products run over the distinct rows.
@@ -234,7 +256,21 @@ extension LearnedBilinear {
 }
 
 /// What stands on the left of a learned bilinear form (see `LearnedBilinear.fit`).
-enum LeftSide: Sendable { case rationales, constant, likedCentroid }
+enum LeftSide: Sendable { case rationales, rationalesWithHistory, constant, likedCentroid }
+
+/// Every rationale row followed by its user's unit liked-items centroid: rows [r_j, c_u], 2d wide.
+func rationalesBesideHistory(_ rationales: Matrix, users: [UserQuery], items: Matrix) -> Matrix {
+    let d = rationales.cols, di = items.cols
+    var out = Matrix(rows: rationales.rows, cols: d + di)
+    for u in users where !u.rationales.isEmpty {
+        let c = likedCentroids([u.likedItems], items: items)
+        for j in u.rationales {
+            for k in 0..<d { out.storage[j * (d + di) + k] = rationales.storage[j * d + k] }
+            for k in 0..<di { out.storage[j * (d + di) + d + k] = c.storage[k] }
+        }
+    }
+    return out
+}
 
 /// The distinct rows of `m` (in first-seen order) and, for every row, its distinct row's index.
 func distinctRows(_ m: Matrix) -> (distinct: Matrix, indexOf: [Int]) {
