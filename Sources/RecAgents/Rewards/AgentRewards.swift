@@ -49,20 +49,36 @@ public struct ELLMAgentReward: AgentReward {
     public mutating func reward(for item: Int) -> Double { inner.reward(for: item) }
     public var achievedThisEpisode: Int { inner.achieved.count }
 
-    /// Builds the reward over an agent dataset: SBERT cosine between item and rationale
-    /// embeddings, thresholds per rationale at a catalog percentile (default 0.9).
-    public static func make(dataset: AgentDataset, configuration: ELLMRewardConfiguration = .init(), seed: UInt64) throws -> ELLMAgentReward {
+    /// Builds the reward over an agent dataset: `metric` (ELLM's SBERT cosine by default, or any
+    /// rationale metric of a registry) between items and rationales, thresholds per rationale at a
+    /// catalog percentile (default 0.9). Users carry their liked and not-liked *training* items, so
+    /// metrics that calibrate or fit on users (`learned-bilinear`) see the training part only.
+    public static func make(dataset: AgentDataset, configuration: ELLMRewardConfiguration = .init(), seed: UInt64,
+                            metric: any DescriptionDistance = SBERTCosine()) throws -> ELLMAgentReward {
         guard let re = dataset.rationaleEmbeddings else {
             throw AgentError.missingRationales(dataset: dataset.name, split: dataset.split, reasoner: "aspect")
         }
+        guard metric.usesRationales else {
+            throw AgentError.impossible("metric '\(metric.name)' scores items without rationales; the ELLM reward needs a rationale metric")
+        }
+        guard !metric.needs.contains(.tokenEmbeddings) else {
+            throw MetricError.missingInput(metric: metric.name, what: "token embeddings (rec-train prepares sentence embeddings only)")
+        }
         let catalog = ScoringCatalog(texts: dataset.itemTexts, embeddings: dataset.embeddings,
                                      popularity: dataset.popularity.map(Float.init))
-        let context = ScoringContext(catalog: catalog, rationales: RationaleSet(texts: dataset.rationales.flatMap { $0 }, embeddings: re), seed: seed)
+        let like = dataset.scale.likeThreshold
         let users = dataset.users.enumerated().compactMap { (u, user) -> UserQuery? in
-            dataset.rationaleRanges[u].isEmpty ? nil : UserQuery(userID: user.id, rationales: dataset.rationaleRanges[u], likedItems: [])
+            guard !dataset.rationaleRanges[u].isEmpty else { return nil }
+            let rated = user.trainRatings.sorted { $0.key < $1.key }
+            return UserQuery(userID: user.id, rationales: dataset.rationaleRanges[u],
+                             likedItems: rated.filter { $0.value >= like }.map(\.key),
+                             dislikedItems: rated.filter { $0.value < like }.map(\.key))
         }
-        let metric = try SBERTCosine().prepared(for: context)
-        return ELLMAgentReward(try ELLMReward(configuration: configuration, metric: metric, context: context, users: users))
+        let context = ScoringContext(catalog: catalog, rationales: RationaleSet(texts: dataset.rationales.flatMap { $0 }, embeddings: re),
+                                     seed: seed, users: users)
+        try context.check(metric)
+        let prepared = try metric.prepared(for: context)
+        return ELLMAgentReward(try ELLMReward(configuration: configuration, metric: prepared, context: context, users: users))
     }
 }
 
