@@ -112,7 +112,7 @@ let package = Package(
         // and the validate-rewards command itself (a library, so dependents can add metrics to it).
         .target(
             name: "RecCLI",
-            dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEmbedding", "RecReasoning", "RecData", "RecNumerics",
+            dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEmbedding", "RecReasoning", "RecData", "RecNumerics", "RecKit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/CLI/RecCLI",
             swiftSettings: strict

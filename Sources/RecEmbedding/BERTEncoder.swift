@@ -147,9 +147,15 @@ public final class BERTSentenceEncoder: SentenceEncoder {
 
     // MARK: Encoding
 
+    /// Throws ``NonFiniteEmbeddingError`` naming the first text whose embedding holds a NaN or
+    /// an infinity (broken weights), instead of returning it.
     public func encode(_ texts: [String], batchSize: Int = 32) throws -> Matrix {
         let ids = texts.map(tokenize)
-        return encodeValidated(ids, batchSize: batchSize)
+        let m = encodeValidated(ids, batchSize: batchSize)
+        if let row = NonFiniteEmbeddingError.firstNonFiniteRow(m) {
+            throw NonFiniteEmbeddingError(stage: "encoder output", modelID: modelID, index: row, text: texts[row])
+        }
+        return m
     }
 
     /// Encodes pre-tokenised sequences (each should start with `[CLS]` and end with `[SEP]`),
@@ -165,7 +171,11 @@ public final class BERTSentenceEncoder: SentenceEncoder {
                 throw EncoderInputError.tokenOutOfRange(index: i, token: bad, vocabularySize: b.vocabSize)
             }
         }
-        return encodeValidated(ids, batchSize: batchSize)
+        let m = encodeValidated(ids, batchSize: batchSize)
+        if let row = NonFiniteEmbeddingError.firstNonFiniteRow(m) {
+            throw NonFiniteEmbeddingError(stage: "encoder output", modelID: modelID, index: row)
+        }
+        return m
     }
 
     func encodeValidated(_ ids: [[Int32]], batchSize: Int) -> Matrix {
@@ -220,6 +230,9 @@ public final class BERTSentenceEncoder: SentenceEncoder {
                     lock.lock(); box.pointer[idx] = m; lock.unlock()
                 }
             }
+        }
+        if let bad = results.firstIndex(where: { NonFiniteEmbeddingError.firstNonFiniteRow($0) != nil }) {
+            throw NonFiniteEmbeddingError(stage: "encoder output (token embeddings)", modelID: modelID, index: bad, text: texts[bad])
         }
         return results
     }

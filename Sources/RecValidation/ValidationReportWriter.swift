@@ -1,6 +1,7 @@
 import Foundation
 import RecData
 import RecEvaluation
+import RecKit
 import RecRewards
 
 /// Renders a `RewardValidationReport` as a terminal table and as a run folder: per-pair CSV,
@@ -77,26 +78,25 @@ public enum ValidationReportWriter {
     }
 
     /// Writes the run folder atomically: everything goes to a sibling temporary folder that then
-    /// replaces `directory`, so a failure never leaves a half-written report.
+    /// replaces `directory` (``ReportFolder/replace(with:)``), so a failure never leaves a
+    /// half-written report and the previous report stays until the new one is complete.
     public static func write(_ r: RewardValidationReport, to directory: URL) throws {
         try writeFolder(try files(r), to: directory)
     }
 
-    /// Leaves only an `error.txt` in the run folder (what the issue asks for on failure).
-    public static func writeError(_ error: any Error, configuration: String, to directory: URL) {
-        try? writeFolder(["error.txt": Data("error: \(error)\n\nconfiguration:\n\(configuration)\n".utf8)], to: directory)
+    /// Records a failed run as `error.txt` in the run folder, beside any report an earlier run
+    /// left there (which stays intact: a failed rerun must not destroy a result). Returns whether
+    /// the file was written, so the caller only says so when it was.
+    @discardableResult
+    public static func writeError(_ error: any Error, configuration: String, to directory: URL) -> Bool {
+        let folder = ReportFolder(directory)
+        let kept = FileManager.default.fileExists(atPath: directory.appendingPathComponent("report.json").path)
+        let note = kept ? "\n(the report files in this folder are from an earlier successful run; this run failed and changed none of them)\n" : ""
+        return folder.recordFailure("error: \(error)\n\nconfiguration:\n\(configuration)\n\(note)")
     }
 
     static func writeFolder(_ files: [String: Data], to directory: URL) throws {
-        let fm = FileManager.default
-        let parent = directory.deletingLastPathComponent()
-        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let tmp = parent.appendingPathComponent(".\(directory.lastPathComponent).tmp-\(getpid())")
-        try? fm.removeItem(at: tmp)
-        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
-        for (name, data) in files { try data.write(to: tmp.appendingPathComponent(name)) }
-        try? fm.removeItem(at: directory)
-        try fm.moveItem(at: tmp, to: directory)
+        try ReportFolder(directory).replace(with: files)
     }
 
     static func pairsCSV(_ r: RewardValidationReport) -> String {

@@ -76,4 +76,59 @@ import Testing
         let list = try CLI.run("validate-rewards", ["--list-metrics", "--dataset", "x", "--split", "y"])
         #expect(list.stdout.contains("bertscore-f1") && list.stdout.contains("csls-cosine"))
     }
+
+    // Issue 14: a failed rerun must not destroy the previous report.
+    @Test func aFailedRerunKeepsThePreviousReportAndAddsErrorTxt() throws {
+        let (db, dir) = try Self.world()
+        let out = dir.appendingPathComponent("keep")
+        func args(metrics: String, db: String) -> [String] {
+            ["--db", db, "--dataset", "synth-4", "--split", "random", "--reasoner", "oracle", "--metrics", metrics,
+             "--bootstrap", "50", "--permutations", "50", "--out", out.path]
+        }
+        let ok = try CLI.run("validate-rewards", args(metrics: "bm25", db: db))
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let pairs = try String(contentsOf: out.appendingPathComponent("pairs.csv"), encoding: .utf8)
+        let report = ["pairs.csv", "report.html", "report.json", "report.md", "summary.csv"]
+        for bad in [args(metrics: "no-such-metric", db: db), args(metrics: "bm25", db: dir.appendingPathComponent("missing/none.sqlite").path)] {
+            let r = try CLI.run("validate-rewards", bad)
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("(wrote \(out.path)/error.txt)"), "\(r.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == ["error.txt"] + report)
+            #expect(try String(contentsOf: out.appendingPathComponent("pairs.csv"), encoding: .utf8) == pairs)
+            let error = try String(contentsOf: out.appendingPathComponent("error.txt"), encoding: .utf8)
+            #expect(error.contains("from an earlier successful run"), "\(error)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasPrefix(".") })
+    }
+
+    @Test func anUnwritableOutFailsBeforeAnyWorkAndClaimsNoWrite() throws {
+        let (db, dir) = try Self.world()
+        let file = dir.appendingPathComponent("plain-file")
+        try Data("x".utf8).write(to: file)
+        var targets = [file.appendingPathComponent("x").path]
+        #if os(Linux)
+        targets.append("/proc/x")
+        #endif
+        for target in targets {
+            let start = Date()
+            let r = try CLI.run("validate-rewards", ["--db", db, "--dataset", "synth-4", "--split", "random", "--reasoner", "oracle",
+                                                     "--metrics", "sbert-cosine", "--out", target])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("error: cannot write the run folder \(target)"), "\(r.stderr)")
+            #expect(!r.stderr.contains("wrote") && !r.stderr.contains("NSCocoaErrorDomain"), "\(r.stderr)")
+            #expect(Date().timeIntervalSince(start) < 20)  // refused before the encoder loads
+        }
+    }
+
+    @Test func theDefaultFolderStaysUnderRunsWhateverTheNames() throws {
+        let (db, dir) = try Self.world()
+        let cwd = dir.appendingPathComponent("cwd")
+        try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)
+        let r = try CLI.run("validate-rewards", ["--db", db, "--dataset", "../../esc", "--split", "random"], directory: cwd)
+        #expect(r.status != 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cwd.path) == ["runs"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cwd.appendingPathComponent("runs/validate-rewards").path)
+                == ["___.._esc-random-aspect-seed1"])
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("esc-random-aspect-seed1").path))
+    }
 }

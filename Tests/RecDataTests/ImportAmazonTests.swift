@@ -82,10 +82,13 @@ struct ImportAmazonTests {
         #expect(issue?.description.contains("Toys.jsonl.gz") == true)
         #expect(issue?.description.contains("truncated") == true)
         #expect(try counts(store) == before)
-        // skip keeps what was readable before the cut.
-        let report = try store.importDataset(try AmazonReviewsImporter(path: path), options: importOptions("t", onError: .skip))
-        #expect(report.skipped == ["unreadable-file": 1])
-        #expect(report.ratings > 50 && report.ratings < 200)
+        // A broken stream is not a malformed row: skip fails too (it used to import the half
+        // before the cut as if it were the file), and the store stays as it was.
+        let skipped = #expect(throws: ImportIssue.self) {
+            try store.importDataset(try AmazonReviewsImporter(path: path), options: importOptions("t", onError: .skip))
+        }
+        #expect(skipped?.kind == .unreadableFile && skipped?.description.contains("truncated") == true)
+        #expect(try counts(store) == before)
     }
 
     @Test func badMetaAndReviewLines() throws {

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import RecKit
 import RecNN
+import RecData
+import RecNumerics
 @testable import RecEmbedding
 
 /// A tiny random-weight sentence-transformers BERT folder: 3 layers like paraphrase-MiniLM-L3-v2
@@ -139,5 +141,56 @@ private struct TinyBERT {
         defer { try? FileManager.default.removeItem(at: dir) }
         try TinyBERT(seed: 5).write(to: dir, pooling: "mean", normalize: true, configLayers: 4)
         #expect(throws: ModelFileError.self) { try BERTSentenceEncoder(modelDirectory: dir, threads: 1) }
+    }
+
+    // Issue 14: a model with NaN weights printed "[-nan(0x1fffff),…" and filled the cache with
+    // NaN vectors, exit status 0. Non-finite output must stop at the encoder, naming the text.
+    @Test func aModelWithNaNWeightsIsStoppedAtItsOutput() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var model = TinyBERT(seed: 5)
+        var w = model.tensors["encoder.layer.1.output.dense.weight"]!.floats!
+        w[3] = .nan
+        model.tensors["encoder.layer.1.output.dense.weight"] = StoredTensor(shape: model.tensors["encoder.layer.1.output.dense.weight"]!.shape, floats: w)
+        try model.write(to: dir, pooling: "mean", normalize: true)
+        let encoder = try BERTSentenceEncoder(modelDirectory: dir, threads: 1)
+        let e = #expect(throws: NonFiniteEmbeddingError.self) { try encoder.encode(["the cat", "a red dog"]) }
+        #expect(e?.stage == "encoder output" && e?.index == 0 && e?.text == "the cat")
+        #expect(e?.description.contains("non-finite value (NaN or infinity) for text 0 ('the cat')") == true, "\(String(describing: e))")
+        #expect(throws: NonFiniteEmbeddingError.self) { try encoder.encode(tokenIDs: [[2, 5, 3]]) }
+        #expect(throws: NonFiniteEmbeddingError.self) { try encoder.tokenEmbeddings(["the cat"]) }
+
+        // Nothing reaches the cache, whichever encoder produced it.
+        let store = try RatingStore(path: dir.appendingPathComponent("rec.sqlite").path)
+        let cache = try EmbeddingCache(store: store)
+        #expect(throws: NonFiniteEmbeddingError.self) { try cache.embed(["the cat", "dog"], encoder: encoder) }
+        #expect(try cache.count(modelID: encoder.modelID) == 0)
+    }
+
+    /// The cache's own check, for encoders that do not check their output (an HTTP embedding
+    /// server, a downstream encoder): a real encoder whose second vector is spoiled after the fact.
+    @Test func theCacheRefusesToStoreANonFiniteVector() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try TinyBERT(seed: 5).write(to: dir, pooling: "mean", normalize: true)
+        let real = try BERTSentenceEncoder(modelDirectory: dir, threads: 1)
+        let cache = try EmbeddingCache(store: try RatingStore(path: dir.appendingPathComponent("rec.sqlite").path))
+        let e = #expect(throws: NonFiniteEmbeddingError.self) {
+            try cache.embed(["the cat", "a red dog", "the cat"], encoder: SpoilingEncoder(inner: real))
+        }
+        #expect(e?.stage == "embedding cache write" && e?.index == 1 && e?.text == "a red dog", "\(String(describing: e))")
+        #expect(try cache.count(modelID: real.modelID) == 0)
+    }
+}
+
+/// Passes a real encoder's output on with an infinity in its second row.
+private struct SpoilingEncoder: SentenceEncoder {
+    let inner: BERTSentenceEncoder
+    var dimension: Int { inner.dimension }
+    var modelID: String { inner.modelID }
+    func encode(_ texts: [String], batchSize: Int) throws -> Matrix {
+        var m = try inner.encode(texts, batchSize: batchSize)
+        if m.rows > 1 { m.storage[m.cols + 2] = .infinity }
+        return m
     }
 }

@@ -23,6 +23,11 @@ public struct EncoderOptions: ParsableArguments {
 
     public init() {}
 
+    /// `--threads 0` (or less) would leave BLAS with no thread to run on: refused at parse time.
+    public func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1 (got \(threads))") }
+    }
+
     /// The BERT sentence encoder the options name, fetching MiniLM into the cache when no folder
     /// is given (idempotent: a verified cached copy is reused).
     public func makeBERTEncoder() throws -> BERTSentenceEncoder {

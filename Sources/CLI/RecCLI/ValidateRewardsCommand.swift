@@ -3,6 +3,7 @@ import Foundation
 import RecData
 import RecDistances
 import RecEmbedding
+import RecKit
 import RecNumerics
 import RecReasoning
 import RecRewards
@@ -66,13 +67,18 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
     public static func main() { main(adding: []) }
 
     /// The run folder: `--out`, else named after the reasoner of the rationale run actually used
-    /// (`--run` may select another reasoner's run than `--reasoner` names).
+    /// (`--run` may select another reasoner's run than `--reasoner` names). The default name is
+    /// built from user input, so each part is made a safe path component: `--dataset ../x` must
+    /// not leave `runs/validate-rewards/`.
     func folder(reasoner name: String) -> URL {
-        URL(fileURLWithPath: out ?? "runs/validate-rewards/\(dataset)-\(split)-\(name.replacingOccurrences(of: ":", with: "_"))-seed\(seed)")
+        if let out { return URL(fileURLWithPath: out) }
+        let leaf = [dataset, split, name].map(ReportFolder.safeComponent).joined(separator: "-") + "-seed\(seed)"
+        return URL(fileURLWithPath: "runs/validate-rewards").appendingPathComponent(leaf)
     }
 
     /// Validates (or lists the metrics). A failure after parsing leaves `error.txt` in the run
-    /// folder, so a batch of runs can be audited afterwards.
+    /// folder, beside the report of an earlier run when there is one (which stays untouched), so
+    /// a batch of runs can be audited afterwards.
     public func run() throws {
         if listMetrics {
             for m in ToolMetrics.registry.metrics { print("\(m.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(m.summary)") }
@@ -80,11 +86,14 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         }
         // Until the rationale run is known, errors go to the folder --reasoner names.
         var folder = folder(reasoner: reasoner.rawValue)
+        // Every default folder shares this parent, so one probe before any work covers them all:
+        // an unwritable --out fails now, not after the statistics.
+        do { try ReportFolder(folder).prepare() } catch { throw commandFailure(error) }
         do {
             try perform(folder: &folder)
         } catch {
-            ValidationReportWriter.writeError(error, configuration: CommandLine.arguments.joined(separator: " "), to: folder)
-            throw commandFailure(error, note: "wrote \(folder.path)/error.txt")
+            let wrote = ValidationReportWriter.writeError(error, configuration: CommandLine.arguments.joined(separator: " "), to: folder)
+            throw commandFailure(error, note: wrote ? "wrote \(folder.path)/error.txt" : "could not write \(folder.path)/error.txt either")
         }
     }
 

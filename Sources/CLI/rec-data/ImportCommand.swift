@@ -23,6 +23,8 @@ struct Import: ParsableCommand {
     @Option(help: "Dataset name in the store (default: derived from PATH).") var name: String?
     @Option(help: "Item metadata file (Amazon meta JSONL, or an item CSV for --format csv).") var meta: String?
     @Flag(help: "Replace an existing dataset of the same name.") var replace = false
+    @Flag(name: .customLong("allow-empty"), help: "Store the dataset even when no rating is imported (otherwise an error: empty or header-only file, or every row skipped).")
+    var allowEmpty = false
     @Option(name: .customLong("on-error"), help: "fail: abort and leave the DB as it was; skip: import valid rows, report counts.")
     var onError: OnErrorPolicy = .fail
     @Option(help: "Repeated (user, item) ratings: last (latest timestamp wins), mean, or error.")
@@ -72,6 +74,7 @@ struct Import: ParsableCommand {
             let importer = try DatasetFormat.importer(format: detected, path: path, metaPath: meta, mapping: mapping)
             var options = ImportOptions(datasetName: name ?? Import.defaultName(path))
             options.replace = replace
+            options.allowEmpty = allowEmpty
             options.onError = onError
             options.duplicates = duplicates
             if let scale {

@@ -54,6 +54,11 @@ struct Rationales: ParsableCommand {
     @Option(help: "oracle: whole or sentences.") var granularity: String = "whole"
     @Flag(help: "No progress line.") var quiet = false
 
+    /// Refused at parse time: k = 0 used to run silently as k = 1 and become the "latest" run.
+    func validate() throws {
+        guard k >= 1 else { throw ValidationError("--k must be ≥ 1 (got \(k)): a run needs at least one rationale per user") }
+    }
+
     func run() throws {
         do {
             let s = try store.open()

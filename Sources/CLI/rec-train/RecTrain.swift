@@ -45,6 +45,29 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("log-every"), help: "Steps per learning-curve point.") var logEvery = 1000
     @Flag(help: "No progress line.") var quiet = false
 
+    /// Refuses hyperparameters that cannot train before any data is loaded; the library checks
+    /// the same again (``RunConfiguration/validate()``), this names the flags.
+    func validate() throws {
+        var problems: [String] = []
+        func need(_ ok: Bool, _ text: String) { if !ok { problems.append(text) } }
+        need(pretrainSteps >= 0, "--pretrain-steps must be ≥ 0 (got \(pretrainSteps))")
+        need(finetuneSteps >= 0, "--finetune-steps must be ≥ 0 (got \(finetuneSteps))")
+        need(episodeLength >= 1, "--episode-length must be ≥ 1 (got \(episodeLength))")
+        need(history >= 1, "--history must be ≥ 1 (got \(history))")
+        need(batchSize >= 1, "--batch-size must be ≥ 1 (got \(batchSize))")
+        need(learningRate.isFinite && learningRate > 0, "--lr must be a finite number > 0 (got \(learningRate))")
+        need(tower >= 1, "--tower must be ≥ 1 (got \(tower))")
+        need(nStep >= 1, "--n-step must be ≥ 1 (got \(nStep))")
+        need(gamma.isFinite && gamma >= 0 && gamma <= 1, "--gamma must be in [0, 1] (got \(gamma))")
+        need(trainEvery >= 1, "--train-every must be ≥ 1 (got \(trainEvery))")
+        need(targetEvery >= 0, "--target-every must be ≥ 0 (got \(targetEvery))")
+        need(tau.isFinite && tau >= 0 && tau <= 1, "--tau must be in [0, 1] (got \(tau))")
+        need(evalUsers >= 1, "--eval-users must be ≥ 1 (got \(evalUsers)): the final evaluation needs held-out users")
+        need(checkpointEvery >= 0, "--checkpoint-every must be ≥ 0 (0 = never; got \(checkpointEvery))")
+        need(logEvery >= 1, "--log-every must be ≥ 1 (got \(logEvery))")
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+    }
+
     func encoderInstance() throws -> any SentenceEncoder {
         switch encoder {
         // The hashing encoder lives with the agents (RecAgents), which the shared CLI support does not link.
@@ -104,6 +127,9 @@ struct CommonOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("database \(db) does not exist (create it with `rec-data fetch ml-100k` or `rec-data synth`)") }
         let store = try RatingStore(path: db)
         let info = try store.dataset(named: dataset)
+        // Checked here because a missing split otherwise surfaces as "no rationales for split …".
+        let splits = try store.splits(dataset: info)
+        guard splits.contains(split) else { throw StoreError.noSuchSplit(dataset: dataset, split: split, available: splits) }
         let enc = try encoderInstance()
         let rats = try loadRationales(store: store, info: info, required: needRationales)
         let data = try AgentDataset.load(store: store, dataset: dataset, split: split, encoder: enc, rationales: rats,
@@ -146,8 +172,14 @@ struct Train: ParsableCommand {
     @Option(help: "Run folder.") var out: String
     @Flag(help: "Continue from the run folder's latest checkpoint.") var resume = false
 
+    func validate() throws {
+        if let steps, steps < 0 { throw ValidationError("--steps must be ≥ 0 (got \(steps))") }
+    }
+
     func run() throws {
         do {
+            // Before any data is loaded or any step trained: an unwritable --out fails now.
+            try ReportFolder(path: out).prepare()
             let spec = try RewardSpec(parsing: reward)
             for note in RewardSpec.deprecationNotes(reward) { FileHandle.standardError.write(Data((note + "\n").utf8)) }
             let (_, sim, encID) = try common.prepare(needRationales: spec.usesRationales)
@@ -185,6 +217,7 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         do {
+            try ReportFolder(path: out).prepare()
             let seedList = try seeds.split(separator: ",").map { s -> UInt64 in
                 guard let v = UInt64(s.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--seeds: '\(s)' is not a seed") }
                 return v

@@ -1,6 +1,7 @@
 import Foundation
 import RecAgents
 import RecEvaluation
+import RecKit
 import RecNumerics
 
 // The report writing of rec-train lives with the command, not in RecAgents: the agents layer (6)
@@ -33,7 +34,7 @@ enum Reports {
 
     /// Writes a single run's folder.
     static func writeRun(_ result: RunResult, simulator: UserSimulator, extra: [String: String], to dir: URL) throws {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var files: [String: Data] = [:]
         // OpenBLAS splits a GEMM differently for another thread count, which changes the last bits
         // of every update: the same seed reproduces a run exactly only with the same BLAS threads.
         struct Config: Encodable { var run: RunConfiguration; var simulator: [String: String]; var blas: [String: String]; var extra: [String: String] }
@@ -41,19 +42,19 @@ enum Reports {
                    "synthetic_truth": String(simulator.dataset.isSynthetic), "items": String(simulator.dataset.itemCount),
                    "users": String(simulator.dataset.users.count), "encoder": simulator.dataset.encoderID, "seed": String(simulator.seed)]
         let blas = ["core": BLASRuntime.coreName, "threads": String(BLASRuntime.threads)]
-        try json(Config(run: result.configuration, simulator: sim, blas: blas, extra: extra)).write(to: dir.appendingPathComponent("config.json"))
-        try json(result.evaluations).write(to: dir.appendingPathComponent("results.json"))
+        files["config.json"] = try json(Config(run: result.configuration, simulator: sim, blas: blas, extra: extra))
+        files["results.json"] = try json(result.evaluations)
         let csv = CSVWriter(lineEnding: "\n").document(header: ["phase", "step", "episodes", "mean_return", "mean_rating", "epsilon", "loss", "rationales_achieved"],
             rows: result.curve.map { [$0.phase, String($0.step), String($0.episodes), String($0.meanReturn), String($0.meanRating), String($0.epsilon), String($0.loss), String($0.achieved)] })
-        try csv.write(to: dir.appendingPathComponent("metrics.csv"), atomically: true, encoding: .utf8)
+        files["metrics.csv"] = Data(csv.utf8)
         let curves = learningCurves(["\(result.configuration.method)": result.curve])
-        try curves.rating.write(to: dir.appendingPathComponent("curve-rating.svg"), atomically: true, encoding: .utf8)
-        try curves.ret.write(to: dir.appendingPathComponent("curve-return.svg"), atomically: true, encoding: .utf8)
+        files["curve-rating.svg"] = Data(curves.rating.utf8)
+        files["curve-return.svg"] = Data(curves.ret.utf8)
         let table = runTable(result.evaluations)
         var md = "# \(result.configuration.method) on \(result.configuration.dataset) (seed \(result.configuration.seed))\n\n"
         md += MarkdownTable.render(table) + "\n"
         md += "\nSimulator: MF RMSE on test ratings \(String(format: "%.3f", simulator.heldOutRMSE)) (test rating SD \(String(format: "%.3f", simulator.heldOutSD)))\(simulator.dataset.isSynthetic ? "; synthetic world: the true preference model answers" : ""). \(result.steps) steps, \(result.updates) updates in \(String(format: "%.1f", result.seconds)) s.\n"
-        try md.write(to: dir.appendingPathComponent("results.md"), atomically: true, encoding: .utf8)
+        files["results.md"] = Data(md.utf8)
         var html = HTMLReport(title: "rec-train: \(result.configuration.method) on \(result.configuration.dataset)")
         html.section("Evaluation")
         html.table(table, caption: "Held-out users: greedy sessions of T = \(result.configuration.dqn.episodeLength); HR/NDCG@10 over the full catalog minus the training history.")
@@ -62,7 +63,9 @@ enum Reports {
         html.figure(svg: curves.ret, caption: "Mean episode return (the phase's reward).")
         html.section("Configuration")
         html.preformatted(String(decoding: try json(result.configuration), as: UTF8.self))
-        try html.render().write(to: dir.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+        files["index.html"] = Data(html.render().utf8)
+        // The run folder also holds the checkpoints: put the report files in, keep those.
+        try ReportFolder(dir).update(with: files)
     }
 
     static func learningCurves(_ curves: [String: [CurvePoint]]) -> (rating: String, ret: String) {
@@ -137,30 +140,28 @@ enum Reports {
 
     static func writeComparison(_ outcomes: [MethodOutcome], methods: [String], seeds: [UInt64], simulator: UserSimulator,
                                        template: RunConfiguration, pretrainSteps: Int, finetuneSteps: Int, command: String, to dir: URL) throws {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var files: [String: Data] = [:]
         let table = comparisonTable(outcomes, methods: methods)
         struct Document: Encodable {
             var command: String; var template: RunConfiguration; var seeds: [UInt64]; var methods: [String]
             var pretrainSteps: Int; var finetuneSteps: Int; var mfRMSE: Double; var simulatorSeed: UInt64; var outcomes: [MethodOutcome]
         }
-        try json(Document(command: command, template: template, seeds: seeds, methods: methods, pretrainSteps: pretrainSteps,
+        files["comparison.json"] = try json(Document(command: command, template: template, seeds: seeds, methods: methods, pretrainSteps: pretrainSteps,
                           finetuneSteps: finetuneSteps, mfRMSE: simulator.heldOutRMSE, simulatorSeed: simulator.seed, outcomes: outcomes))
-            .write(to: dir.appendingPathComponent("comparison.json"))
         var rows: [[String]] = []
         for o in outcomes {
             for (point, r) in [("zero-shot", o.zeroShot), ("fine-tuned", o.final)] {
                 rows.append([o.method, String(o.seed), point] + EvaluationResult.metricNames.map { r.value($0).map { String($0) } ?? "" } + [String(format: "%.2f", o.seconds)])
             }
         }
-        try CSVWriter(lineEnding: "\n").document(header: ["method", "seed", "point"] + EvaluationResult.metricNames + ["seconds"], rows: rows)
-            .write(to: dir.appendingPathComponent("comparison.csv"), atomically: true, encoding: .utf8)
+        files["comparison.csv"] = Data(CSVWriter(lineEnding: "\n").document(header: ["method", "seed", "point"] + EvaluationResult.metricNames + ["seconds"], rows: rows).utf8)
         var md = "# rec-train compare: \(template.dataset) / \(template.split)\n\n`\(command)`\n\nSeeds \(seeds.map(String.init).joined(separator: ", ")); pretrain \(pretrainSteps) steps (intrinsic reward only), fine-tune \(finetuneSteps) steps (extrinsic). Mean [95 % t-interval] across seeds. Simulator MF RMSE on test ratings: \(String(format: "%.3f", simulator.heldOutRMSE)) (test SD \(String(format: "%.3f", simulator.heldOutSD)))\(simulator.dataset.isSynthetic ? "; synthetic world: the true preference model answers" : "").\n\n" + MarkdownTable.render(table) + "\n"
         var paired: ReportTable?
         if let reference = pairedReference(methods), methods.count > 1 {
             paired = pairedTable(outcomes, methods: methods, reference: reference)
             md += "\n## Paired tests against \(reference) (paired over seeds)\n\nPer seed, the difference method − \(reference); mean with the 95 % Student-t interval of the per-seed differences, and the exact sign-flip p-value over all 2ⁿ sign patterns of the n seeds (smallest attainable p: 2/2ⁿ). No multiple-comparison correction.\n\n" + MarkdownTable.render(paired!) + "\n"
         }
-        try md.write(to: dir.appendingPathComponent("comparison.md"), atomically: true, encoding: .utf8)
+        files["comparison.md"] = Data(md.utf8)
         var html = HTMLReport(title: "rec-train compare: \(template.dataset)")
         html.paragraph("Command: \(command)")
         html.table(table, caption: "Mean [95 % t-interval] across \(seeds.count) seeds.")
@@ -174,14 +175,16 @@ enum Reports {
             let chart = GroupedBarChart(frame: ChartFrame(width: 760, height: 400, title: label, xLabel: "method", yLabel: label),
                                         seriesNames: ["zero-shot", "fine-tuned"], groups: groups)
             let svg = chart.svg()
-            try svg.write(to: dir.appendingPathComponent("bars-\(metric.replacingOccurrences(of: "@", with: "at")).svg"), atomically: true, encoding: .utf8)
+            files["bars-\(metric.replacingOccurrences(of: "@", with: "at")).svg"] = Data(svg.utf8)
             html.figure(svg: svg, caption: "\(label): zero-shot (after intrinsic pretraining) and after fine-tuning; error bars are 95 % t-intervals across seeds.")
         }
         let curves = learningCurves(Dictionary(uniqueKeysWithValues: methods.compactMap { m in
             outcomes.first { $0.method == m && !$0.curve.isEmpty }.map { (m, $0.curve) }
         }))
         html.figure(svg: curves.rating, caption: "Training-session mean rating, first seed.")
-        try curves.rating.write(to: dir.appendingPathComponent("curves-rating.svg"), atomically: true, encoding: .utf8)
-        try html.render().write(to: dir.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+        files["curves-rating.svg"] = Data(curves.rating.utf8)
+        files["index.html"] = Data(html.render().utf8)
+        // The comparison folder also holds the runs' checkpoints: put the report files in, keep those.
+        try ReportFolder(dir).update(with: files)
     }
 }

@@ -71,6 +71,34 @@ public struct DQNConfiguration: Sendable, Codable, Hashable {
     /// Environment steps of a phase before learning starts.
     public var learningStarts = 500
     public init() {}
+
+    /// Throws ``AgentError/impossible(_:)`` naming every hyperparameter that cannot train: a
+    /// negative or non-finite learning rate trains "normally" into a loss of 1e19 or NaN, and the
+    /// results would be written as if nothing had happened. ``DQNAgent/init(dataset:configuration:seed:)``
+    /// calls it, so library users get the same protection as the command line.
+    public func validate() throws {
+        var problems: [String] = []
+        func need(_ ok: Bool, _ text: String) { if !ok { problems.append(text) } }
+        need(episodeLength >= 1, "episode length must be ≥ 1 (is \(episodeLength))")
+        need(historyLength >= 1, "history length must be ≥ 1 (is \(historyLength))")
+        need(stateHidden.allSatisfy { $0 >= 1 } && itemHidden.allSatisfy { $0 >= 1 }, "hidden widths must be ≥ 1")
+        need(towerWidth >= 1, "tower width must be ≥ 1 (is \(towerWidth))")
+        need(learningRate.isFinite && learningRate > 0, "learning rate must be a finite number > 0 (is \(learningRate))")
+        need(adamEpsilon.isFinite && adamEpsilon > 0, "Adam ε must be a finite number > 0 (is \(adamEpsilon))")
+        need(weightDecay.isFinite && weightDecay >= 0, "weight decay must be ≥ 0 (is \(weightDecay))")
+        need(batchSize >= 1, "batch size must be ≥ 1 (is \(batchSize))")
+        need(gamma.isFinite && gamma >= 0 && gamma <= 1, "γ must be in [0, 1] (is \(gamma))")
+        need(nStep >= 1, "n-step must be ≥ 1 (is \(nStep))")
+        need(trainFrequency >= 1, "train frequency must be ≥ 1 (is \(trainFrequency))")
+        need(gradientClip.isFinite && gradientClip >= 0, "gradient clip must be ≥ 0 (is \(gradientClip))")
+        need(huberDelta.isFinite && huberDelta > 0, "Huber δ must be > 0 (is \(huberDelta))")
+        need(rewardClip.isFinite && rewardClip >= 0, "reward clip must be ≥ 0 (is \(rewardClip))")
+        need(targetUpdateInterval >= 0, "target update interval must be ≥ 0 (is \(targetUpdateInterval))")
+        need(polyakTau.isFinite && polyakTau >= 0 && polyakTau <= 1, "Polyak τ must be in [0, 1] (is \(polyakTau))")
+        need(replayCapacity >= batchSize, "replay capacity must be ≥ batch size (is \(replayCapacity))")
+        need(learningStarts >= 0, "learning starts must be ≥ 0 (is \(learningStarts))")
+        guard problems.isEmpty else { throw AgentError.impossible(problems.joined(separator: "; ")) }
+    }
 }
 
 /// A linear ε schedule: from `start` to `end` over `fraction` of the phase, then constant.
@@ -333,10 +361,7 @@ public struct DQNAgent: Sendable {
     var workspace: [Float] = []
 
     public init(dataset: AgentDataset, configuration c: DQNConfiguration, seed: UInt64) throws {
-        guard c.batchSize >= 1, c.nStep >= 1, c.trainFrequency >= 1, c.replayCapacity >= c.batchSize,
-              c.towerWidth >= 1, c.gamma >= 0, c.gamma <= 1 else {
-            throw AgentError.impossible("batch size, n-step, train frequency and tower width must be ≥ 1, replay capacity ≥ batch size, γ in [0, 1]")
-        }
+        try c.validate()
         guard c.episodeLength <= dataset.itemCount else {
             throw AgentError.impossible("episode length T = \(c.episodeLength) is larger than the catalog (\(dataset.itemCount) items)")
         }
@@ -605,7 +630,14 @@ extension DQNAgent {
             observe(user: user, step: t, before: before, action: a, reward: r, after: env.recentHistory,
                     recommendedAfter: env.recommended, terminal: env.done)
             phaseStep += 1
-            if phaseStep > c.learningStarts && phaseStep % c.trainFrequency == 0 { update() }
+            if phaseStep > c.learningStarts && phaseStep % c.trainFrequency == 0 {
+                // A NaN or infinite loss poisons every weight from here on; stop where it arose
+                // rather than train on and report NaN as results.
+                let loss = update()
+                guard loss.isFinite else {
+                    throw AgentError.nonFinite("the DQN loss is \(loss) at update \(updates) (phase step \(phaseStep)); lower the learning rate (now \(c.learningRate)) or check the rewards and embeddings")
+                }
+            }
             if c.polyakTau <= 0 && c.targetUpdateInterval > 0 && phaseStep % c.targetUpdateInterval == 0 { syncTarget() }
         }
         return EpisodeSummary(user: user, episodeReturn: total, meanRating: ratings / Double(c.episodeLength),

@@ -40,6 +40,20 @@ public struct RunConfiguration: Sendable, Codable, Hashable {
         self.method = method; self.dataset = dataset; self.split = split; self.seed = seed
     }
 
+    /// Throws ``AgentError/impossible(_:)`` naming every setting a run cannot use (the agent's
+    /// own through ``DQNConfiguration/validate()``). ``TrainingRun`` calls it before any work.
+    public func validate() throws {
+        try dqn.validate()
+        var problems: [String] = []
+        func need(_ ok: Bool, _ text: String) { if !ok { problems.append(text) } }
+        need(evaluationUsers >= 1, "evaluation users must be ≥ 1 (is \(evaluationUsers)): the final evaluation needs held-out users")
+        need(evaluationFraction.isFinite && evaluationFraction > 0 && evaluationFraction < 1, "evaluation fraction must be in (0, 1) (is \(evaluationFraction))")
+        need(checkpointEvery >= 0, "checkpoint interval must be ≥ 0 (0 = never; is \(checkpointEvery))")
+        need(logEvery >= 1, "log interval must be ≥ 1 (is \(logEvery))")
+        for p in phases { need(p.steps > 0, "phase '\(p.name)' has \(p.steps) steps") }
+        guard problems.isEmpty else { throw AgentError.impossible(problems.joined(separator: "; ")) }
+    }
+
     /// The standard protocol for a method: intrinsic pretraining then extrinsic fine-tuning.
     /// `dqn-extrinsic` skips pretraining (it is the from-scratch baseline with the same fine-tune budget).
     public static func protocolPhases(reward: String?, pretrainSteps: Int, finetuneSteps: Int) -> [TrainingPhase] {
@@ -124,6 +138,7 @@ public final class TrainingRun {
     public let evaluationUsers: [Int]
 
     public init(configuration: RunConfiguration, simulator: UserSimulator, checkpointDirectory: URL?, showProgress: Bool = true) throws {
+        try configuration.validate()
         self.configuration = configuration
         self.simulator = simulator
         self.checkpointDirectory = checkpointDirectory
@@ -316,9 +331,12 @@ enum Checkpoints {
             enc.outputFormatting = [.sortedKeys]
             let a = (try? JSONSerialization.jsonObject(with: enc.encode(state.configuration))) as? [String: Any] ?? [:]
             let b = (try? JSONSerialization.jsonObject(with: enc.encode(configuration))) as? [String: Any] ?? [:]
+            // Compare each setting by its canonical JSON: bridging a decoded `false` (an NSNumber)
+            // into NSDictionary equality made Bool settings such as syntheticNoise always differ.
+            func canonical(_ v: Any) -> Data? { try? JSONSerialization.data(withJSONObject: ["v": v], options: [.sortedKeys]) }
             let differing = Set(a.keys).union(b.keys).filter { k in
                 guard let x = a[k], let y = b[k] else { return true }
-                return !(NSDictionary(dictionary: ["v": x]).isEqual(to: ["v": y]))
+                return canonical(x) != canonical(y)
             }.sorted()
             throw CheckpointError.mismatch(file: jsonURL.path, reason: "it was written with a different configuration (differs in: \(differing.joined(separator: ", "))); use a new --out folder or the same options")
         }

@@ -10,6 +10,8 @@ public enum AgentError: Error, CustomStringConvertible, Equatable {
     case missingRationales(dataset: String, split: String, reasoner: String)
     case impossible(String)
     case emptyActionSet(String)
+    /// Training produced a value that is not a finite number (NaN or ±∞); the message names where.
+    case nonFinite(String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum AgentError: Error, CustomStringConvertible, Equatable {
             return "dataset '\(d)' has no rationales for split '\(s)' (reasoner '\(r)'); create them with `rec-data rationales --dataset \(d) --split \(s) --reasoner \(r)`"
         case .impossible(let m): return "impossible hyperparameters: \(m)"
         case .emptyActionSet(let m): return "empty action set: \(m)"
+        case .nonFinite(let m): return "training diverged: \(m)"
         }
     }
 }

@@ -320,6 +320,13 @@ public struct DelimitedImporter: DatasetImporter {
                             file: file, line: n, field: cols.rating.map { l.names[$0] } ?? "rating")
             w.progressed(bytesInFile: off)
         }
+        // A file with no record at all never reached the column check above: say so rather than
+        // import nothing (the named columns cannot be in a header that is not there).
+        if layout == nil && m.hasHeader {
+            let named = [m.user, m.item] + [m.rating, m.timestamp].compactMap { $0 }
+            throw ImportIssue(.badHeader, file: file, line: 1, field: "(header)", value: "",
+                              expected: "a header line naming the columns \(named.map { "'\($0)'" }.joined(separator: ", ")) (the file is empty)")
+        }
     }
 
     // MARK: Items

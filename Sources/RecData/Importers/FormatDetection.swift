@@ -111,8 +111,9 @@ enum ImportSupport {
     }
 
     /// Reads `file` line by line. A gzip stream that is truncated or corrupt becomes an
-    /// `.unreadableFile` issue located at the line where data stops, so `--on-error skip` keeps the
-    /// rows read before it and `fail` names the file rather than surfacing a bare zlib error.
+    /// `.unreadableFile` issue located at the line where data stops, thrown whatever the
+    /// `--on-error` policy: a broken stream is not a malformed row, and skipping it would import
+    /// part of the file as if it were all of it. The throw rolls the import back.
     static func forEachLine(_ file: String, _ w: DatasetWriter,
                             _ body: (UnsafeBufferPointer<UInt8>, Int, Int) throws -> Void) throws {
         var last = 0
@@ -122,7 +123,7 @@ enum ImportSupport {
                 try body(line, n, off)
             }
         } catch let e as ByteStreamError {
-            try w.issue(streamIssue(e, file: file, line: last + 1))
+            throw streamIssue(e, file: file, line: last + 1)
         }
         w.finishedFile(size: fileSize(file))
     }

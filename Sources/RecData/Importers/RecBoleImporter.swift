@@ -57,6 +57,15 @@ public struct RecBoleImporter: DatasetImporter {
             for c in candidates { if let i = names.firstIndex(of: c) { return i } }
             return nil
         }
+
+        /// Throws `.badHeader` when column `i` is not declared with `type`: ids are tokens and
+        /// ratings and timestamps floats; `user_id:float` is a mislabelled file, not a choice.
+        func require(_ i: Int, type: String, role: String, file: String) throws {
+            guard types[i] == type else {
+                throw ImportIssue(.badHeader, file: file, line: 1, field: "\(names[i]):\(types[i])", value: "\(names[i]):\(types[i])",
+                                  expected: "\(names[i]):\(type) (the \(role) column is a \(type) field in RecBole's atomic files)")
+            }
+        }
     }
 
     static func parseHeader(_ line: UnsafeBufferPointer<UInt8>, file: String) throws -> Header {
@@ -96,6 +105,7 @@ public struct RecBoleImporter: DatasetImporter {
             guard let idIdx = h.index(["item_id"]) else {
                 throw ImportIssue(.badHeader, file: file, line: 1, field: "item_id", value: h.names.joined(separator: ", "), expected: "an item_id:token column")
             }
+            try h.require(idIdx, type: "token", role: "item id", file: file)
             var values: [String] = []
             for (k, r) in splitter.ranges.enumerated() {
                 guard let s = ByteParse.text(line, r, latin1: false) else {
@@ -145,6 +155,7 @@ public struct RecBoleImporter: DatasetImporter {
             guard let idIdx = h.index(["user_id"]) else {
                 throw ImportIssue(.badHeader, file: file, line: 1, field: "user_id", value: h.names.joined(separator: ", "), expected: "a user_id:token column")
             }
+            try h.require(idIdx, type: "token", role: "user id", file: file)
             var attrs: [String: String] = [:]
             var id = ""
             for (k, r) in splitter.ranges.enumerated() {
@@ -171,6 +182,10 @@ public struct RecBoleImporter: DatasetImporter {
                     throw ImportIssue(.badHeader, file: file, line: 1, field: "(header)", value: hh.names.joined(separator: ", "), expected: "user_id:token and item_id:token columns")
                 }
                 cols = (u, i, hh.index(["rating", "label", "score"]), hh.index(["timestamp", "time"]))
+                try hh.require(u, type: "token", role: "user id", file: file)
+                try hh.require(i, type: "token", role: "item id", file: file)
+                if let r = cols.rating { try hh.require(r, type: "float", role: "rating", file: file) }
+                if let t = cols.time { try hh.require(t, type: "float", role: "timestamp", file: file) }
                 header = hh
                 return
             }

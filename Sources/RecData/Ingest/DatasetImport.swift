@@ -71,6 +71,16 @@ extension RatingStore {
                 }
                 r.scale = scale
                 r.ratings = try Int.fetchOne(db, sql: "SELECT count(*) FROM rating WHERE dataset_id = ?", arguments: [datasetID]) ?? 0
+                // Thrown inside the transaction, so the store stays as it was. An empty dataset is
+                // almost always a wrong file or column mapping, not something to build on.
+                if r.ratings == 0 && !options.allowEmpty {
+                    let skipped = r.skipped.values.reduce(0, +)
+                    let found = skipped > 0
+                        ? "no rating rows: all \(skipped) were skipped (" + r.skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
+                        : "no rating rows (an empty or header-only file)"
+                    throw ImportIssue(.noRatings, file: importer.inputFiles.last ?? options.datasetName, line: 0, field: "(ratings)", value: found,
+                                      expected: "at least one rating; nothing was stored (--allow-empty stores an empty dataset)")
+                }
                 r.duplicatesMerged = r.ratingRowsAccepted - r.ratings
                 r.seconds = Date().timeIntervalSince(started)
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]

@@ -10,6 +10,8 @@ public enum ImportIssueKind: String, Codable, Sendable, CaseIterable, Comparable
     case duplicateRating = "duplicate-rating"
     case badHeader = "bad-header"
     case unreadableFile = "unreadable-file"
+    /// The whole import produced no rating (see `ImportOptions.allowEmpty`); never skipped.
+    case noRatings = "no-ratings"
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
@@ -34,10 +36,27 @@ public struct ImportIssue: Error, CustomStringConvertible, Sendable, Equatable, 
         self.expected = expected
     }
 
+    /// The message, with control characters from the input escaped (`\x1b`): a message is printed
+    /// on a terminal, and raw ESC or BEL bytes from a file would drive it.
     public var description: String {
-        let place = line > 0 ? "\(file):\(line)" : file
-        let shown = value.count > 80 ? String(value.prefix(80)) + "…" : value
-        return "\(place): field '\(field)': expected \(expected), found \(shown.isEmpty ? "nothing" : "'\(shown)'") [\(kind.rawValue)]"
+        let place = Self.escaped(line > 0 ? "\(file):\(line)" : file)
+        let shown = Self.escaped(value.count > 120 ? String(value.prefix(120)) + "…" : value)
+        return "\(place): field '\(Self.escaped(field))': expected \(Self.escaped(expected)), found \(shown.isEmpty ? "nothing" : "'\(shown)'") [\(kind.rawValue)]"
+    }
+
+    /// `text` with C0/C1 control characters and DEL written as `\xNN`.
+    public static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else { return text }
+        var out = ""
+        for s in text.unicodeScalars {
+            if s.value < 0x20 || (0x7F...0x9F).contains(s.value) {
+                let hex = String(s.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+            } else {
+                out.unicodeScalars.append(s)
+            }
+        }
+        return out
     }
 }
 

@@ -15,6 +15,9 @@ public struct ImportOptions: Sendable, Codable {
     public var itemTemplate: String = ItemTextTemplate.standard.source
     /// Draw a progress line on stderr.
     public var showProgress = true
+    /// Accept an import that yields no ratings (an empty or header-only file, or every row skipped).
+    /// Off by default: an empty dataset is almost always a wrong file or a wrong column mapping.
+    public var allowEmpty = false
     /// How many example issues a skipping import keeps for its report.
     public var maxExamples = 20
     /// Ratings sorted in memory at once before the insert (48 bytes each); more spill to a

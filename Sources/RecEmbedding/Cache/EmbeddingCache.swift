@@ -133,6 +133,11 @@ public struct EmbeddingCache: Sendable {
             let chunk = Array(missing[start..<min(start + chunkSize, missing.count)])
             let m = try encoder.encode(chunk.map { texts[$0] }, batchSize: batchSize)
             precondition(m.rows == chunk.count && m.cols == d, "encoder returned \(m.rows)x\(m.cols) for \(chunk.count) texts of width \(d)")
+            // Checked before anything is stored: whatever the encoder, a NaN vector must never enter
+            // the cache, where every later run would read it back as a valid embedding.
+            if let row = NonFiniteEmbeddingError.firstNonFiniteRow(m) {
+                throw NonFiniteEmbeddingError(stage: "embedding cache write", modelID: encoder.modelID, index: chunk[row], text: texts[chunk[row]])
+            }
             try store.pool.write { db in
                 let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO embedding(model_id, text_hash, vector) VALUES (?, ?, ?)")
                 try m.storage.withUnsafeBufferPointer { src in
@@ -192,6 +197,9 @@ public struct EmbeddingCache: Sendable {
         while start < missing.count {
             let chunk = Array(missing[start..<min(start + chunkSize, missing.count)])
             let ms = try encoder.tokenEmbeddings(chunk.map { texts[$0] }, batchSize: batchSize)
+            if let r = ms.firstIndex(where: { NonFiniteEmbeddingError.firstNonFiniteRow($0) != nil }) {
+                throw NonFiniteEmbeddingError(stage: "token embedding cache write", modelID: model, index: chunk[r], text: texts[chunk[r]])
+            }
             try store.pool.write { db in
                 let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO token_embedding(model_id, text_hash, rows, vector) VALUES (?, ?, ?, ?)")
                 for (m, i) in zip(ms, chunk) {

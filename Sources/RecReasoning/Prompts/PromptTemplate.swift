@@ -62,11 +62,31 @@ public struct PromptTemplate: Sendable, Hashable {
     /// Placeholders that are known; anything else in `{{…}}` is left as written.
     public static let placeholders = ["items", "disliked", "count", "k", "format", "statement"]
 
-    /// Substitutes `values` into the user message.
+    /// Substitutes `values` into the user message in one left-to-right pass over the template.
+    ///
+    /// Substituted text is never scanned again: an item titled `{{k}} {{format}}` stays those
+    /// characters in the prompt. (Replacing one placeholder after another expanded placeholders
+    /// that item text had brought in, so data became template.) Unknown `{{…}}` stay as written.
     public func render(_ values: [String: String]) -> (system: String, user: String) {
-        var u = user
-        for (k, v) in values { u = u.replacingOccurrences(of: "{{\(k)}}", with: v) }
-        return (system, u)
+        (system, Self.substitute(user, values))
+    }
+
+    static func substitute(_ template: String, _ values: [String: String]) -> String {
+        var out = ""
+        var rest = template[...]
+        while let open = rest.range(of: "{{") {
+            out += rest[..<open.lowerBound]
+            let after = rest[open.upperBound...]
+            if let close = after.range(of: "}}"), let v = values[String(after[..<close.lowerBound])] {
+                out += v
+                rest = after[close.upperBound...]
+            } else {
+                out += "{{"
+                rest = after
+            }
+        }
+        out += rest
+        return out
     }
 
     public static let defaultSystem = """
