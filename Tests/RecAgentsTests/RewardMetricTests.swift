@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import RecAgents
 import RecDistances
-import RecRewards
+
 
 /// The ELLM reward of an agent can be driven by any rationale metric of a registry.
 @Suite struct RewardMetricTests {
