@@ -103,7 +103,7 @@ extension RewardValidation {
         let progress = ProgressReporter(label: "sweep", unit: "pairs",
                                         total: setup.pairs.count * rewardConfigurations.reduce(0) { $0 + $1.count },
                                         enabled: showProgress ? nil : false)
-        let scored = try scoreAll(setup: setup, metrics: candidates.map(\.metric), configurations: rewardConfigurations, progress: progress)
+        let scored = try scoreAll(setup: setup, metrics: candidates.map { $0.metric }, configurations: rewardConfigurations, progress: progress)
         progress.finish()
         for s in scored { try checkFinite(s, setup: setup) }
 

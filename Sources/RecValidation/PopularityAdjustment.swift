@@ -182,7 +182,7 @@ struct PopularityAdjustmentPlan: Sendable {
         PopularityBaseline(strata: strata, folds: folds, modelAUC: r.estimate(start),
                            strataFigures: PopularityStratum.allCases.enumerated().map { k, s in
                                let pairs = stratumOfPair.indices.filter { stratumOfPair[$0] == s }
-                               return .init(stratum: s, pairs: pairs.count, liked: pairs.filter { liked[$0] }.count,
+                               return PopularityBaseline.BaselineStratum(stratum: s, pairs: pairs.count, liked: pairs.filter { liked[$0] }.count,
                                             modelAUC: r.estimate(start + 1 + k))
                            })
     }

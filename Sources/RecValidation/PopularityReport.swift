@@ -51,7 +51,7 @@ extension ValidationReportWriter {
     /// Δ AUC over popularity per metric: overall and per stratum, with intervals.
     static func incrementalAUCChart(_ r: RewardValidationReport) -> String {
         let groups = r.metrics.map { m in
-            BarGroup(label: m.metric, bars: [m.popularity.incrementalAUC.difference] + m.popularity.strata.map(\.incrementalAUC.difference)
+            BarGroup(label: m.metric, bars: ([m.popularity.incrementalAUC.difference] + m.popularity.strata.map(\.incrementalAUC.difference))
                 .map { BarValue($0.point, interval: $0.interval.interval) })
         }
         return GroupedBarChart(frame: ChartFrame(width: 760, height: 380, title: "Δ AUC over popularity (cross-fitted)", yLabel: "Δ ROC-AUC"),

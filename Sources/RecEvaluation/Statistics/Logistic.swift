@@ -74,18 +74,20 @@ public enum LogisticRegression {
             // A tiny diagonal keeps the solve defined when a fold has one class (w ≈ 0 everywhere).
             for j in 0..<p { hess[j * p + j] += 1e-12 }
             guard let step = solve(hess, grad, p) else { break }
+            // Step halving: Newton's full step can overshoot far from the optimum; a step that
+            // improves nothing ends the fit at the current (best) point.
             var t = 1.0
-            var next = beta
-            var improved = false
+            var accepted: [Double]?
             for _ in 0..<30 {
-                next = zip(beta, step).map { $0 + t * $1 }
+                let next = zip(beta, step).map { $0 + t * $1 }
                 let value = objective(next)
-                if value >= current { improved = value > current; current = value; break }
+                if value > current { accepted = next; current = value; break }
                 t /= 2
             }
+            guard let next = accepted else { break }
             let change = step.map { abs($0) * t }.max() ?? 0
             beta = next
-            if !improved || change < 1e-10 { break }
+            if change < 1e-10 { break }
         }
         return LogisticModel(intercept: beta[0], coefficients: Array(beta.dropFirst()))
     }
