@@ -120,7 +120,7 @@ struct PopularityAdjustmentPlan: Sendable {
 
     /// Statistics per metric, after the shared ones.
     static let perMetric = 2 + 2 * PopularityStratum.allCases.count
-    static let shared = 1 + PopularityStratum.allCases.count
+    static let shared = 2 + PopularityStratum.allCases.count
 
     init(setup: ScoringSetup, groups: [[Int]], liked: [Bool], folds requested: Int, seed: UInt64) {
         self.groups = groups
@@ -129,16 +129,18 @@ struct PopularityAdjustmentPlan: Sendable {
         let counts = setup.context.catalog.popularity
         // The popularity control's score, log(1 + training count), in the same Float arithmetic.
         popularity = setup.pairs.map { Double(log1pf(counts[$0.item])) }
-        strata = PopularityStrata(trainingCounts: counts)
+        let strata = PopularityStrata(trainingCounts: counts)
+        self.strata = strata
         stratumOfPair = setup.pairs.map { strata.stratum(ofCount: Double(counts[$0.item])) }
-        folds = max(1, min(requested, groups.count))
+        let folds = max(1, min(requested, groups.count))
+        self.folds = folds
         foldOfUser = CrossFitting.userFolds(userCount: groups.count, folds: folds, seed: seed)
         var users = [Int](repeating: 0, count: liked.count)
         for (u, g) in groups.enumerated() { for k in g { users[k] = u } }
         userOfPair = users
         baseLogOdds = folds >= 2
             ? CrossFitting.outOfFoldLogOdds(columns: [popularity], labels: liked, userOfObservation: users,
-                                            foldOfUser: foldOfUser, folds: folds)
+                                            foldOfUser: self.foldOfUser, folds: folds)
             : []
     }
 
@@ -161,19 +163,22 @@ struct PopularityAdjustmentPlan: Sendable {
         return labels.auc
     }
 
-    /// The shared statistics: the popularity model's AUC overall, then per stratum.
+    /// The shared statistics: the popularity model's AUC overall, then per stratum, then Spearman's
+    /// ρ of rating and popularity (an input of every metric's partial correlation).
     func sharedStatistics() -> [@Sendable (UserWeights) -> Estimate] {
-        [aucStatistic(baseLogOdds, stratum: nil)] + PopularityStratum.allCases.map { aucStatistic(baseLogOdds, stratum: $0) }
+        let ratingPopularity = UserGroupedPairs(groups.map { g in (x: g.map { ratings[$0] }, y: g.map { popularity[$0] }) })
+        return [aucStatistic(baseLogOdds, stratum: nil)] + PopularityStratum.allCases.map { aucStatistic(baseLogOdds, stratum: $0) }
+            + [ratingPopularity.spearman]
     }
 
-    /// One metric's statistics: full-model AUC, partial Spearman, then per stratum the raw AUC and
-    /// the full-model AUC.
+    /// One metric's statistics: full-model AUC, Spearman's ρ of score and popularity, then per
+    /// stratum the raw AUC and the full-model AUC. The partial correlation is combined from the
+    /// replicates of ρ(score, rating), ρ(score, popularity) and ρ(rating, popularity) afterwards
+    /// (`BootstrapReplicates.combined`), which saves two rank correlations per resample.
     func metricStatistics(score: [Double]) -> [@Sendable (UserWeights) -> Estimate] {
         let full = fullLogOdds(score)
-        let partial = UserGroupedPartialSpearman(groups.map { g in
-            (x: g.map { score[$0] }, y: g.map { ratings[$0] }, z: g.map { popularity[$0] })
-        })
-        var out: [@Sendable (UserWeights) -> Estimate] = [aucStatistic(full, stratum: nil), partial.estimate]
+        let scorePopularity = UserGroupedPairs(groups.map { g in (x: g.map { score[$0] }, y: g.map { popularity[$0] }) })
+        var out: [@Sendable (UserWeights) -> Estimate] = [aucStatistic(full, stratum: nil), scorePopularity.spearman]
         for s in PopularityStratum.allCases { out += [aucStatistic(score, stratum: s), aucStatistic(full, stratum: s)] }
         return out
     }
@@ -187,10 +192,13 @@ struct PopularityAdjustmentPlan: Sendable {
                            })
     }
 
-    func adjustment(_ r: BootstrapReplicates, shared: Int, at start: Int) -> PopularityAdjustment {
+    /// Reads a metric's adjustment back; `scoreRatingSpearman` is the index of its ρ(score, rating).
+    func adjustment(_ r: BootstrapReplicates, shared: Int, at start: Int, scoreRatingSpearman: Int) -> PopularityAdjustment {
         PopularityAdjustment(
             fullModelAUC: r.estimate(start), incrementalAUC: r.difference(start, shared),
-            partialSpearman: r.estimate(start + 1),
+            partialSpearman: r.combined([scoreRatingSpearman, start + 1, shared + 1 + PopularityStratum.allCases.count]) {
+                UserGroupedPartialSpearman.combine(.value($0[0]), .value($0[1]), .value($0[2]))
+            },
             strata: PopularityStratum.allCases.enumerated().map { k, s in
                 StratumFigures(stratum: s, auc: r.estimate(start + 2 + 2 * k), fullModelAUC: r.estimate(start + 3 + 2 * k),
                                incrementalAUC: r.difference(start + 3 + 2 * k, shared + 1 + k))

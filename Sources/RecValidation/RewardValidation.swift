@@ -228,7 +228,8 @@ public enum RewardValidation {
                 sweep: ThresholdSweep.evaluate(scores: s.score, labels: liked, thresholds: Array(Set(grid)).sorted()),
                 threshold: m.usesRationales ? configuration.threshold(for: m.name) : nil,
                 popularity: adjustment.adjustment(replicates, shared: sharedStart,
-                                                  at: metricStart + i * PopularityAdjustmentPlan.perMetric)))
+                                                  at: metricStart + i * PopularityAdjustmentPlan.perMetric,
+                                                  scoreRatingSpearman: base + 1)))
         }
 
         // Paired comparisons on AUC and per-user NDCG@k, in the two families the research question

@@ -136,8 +136,32 @@ import RecKit
     }
 
     @Test func partialSpearmanOfTheControlItselfIsUndefinedNotNaN() {
-        let groups = (0..<5).map { u in (x: [Double(u), Double(u) + 0.5], y: [1.0, 2.0], z: [Double(u), Double(u) + 0.5]) }
+        var groups: [(x: [Double], y: [Double], z: [Double])] = []
+        for u in 0..<5 {
+            let v = Double(u)
+            groups.append((x: [v, v + 0.5], y: [1, 2], z: [v, v + 0.5]))
+        }
         let e = UserGroupedPartialSpearman(groups).estimate(.identity(userCount: 5))
         #expect(e.value == nil && e.undefinedReason != nil)
+    }
+
+    @Test func combinedReplicatesEqualBootstrappingTheCombinationItself() {
+        var g = SeededGenerator(seed: 21)
+        let groups: [(x: [Double], y: [Double], z: [Double])] = (0..<25).map { _ in
+            let z = (0..<4).map { _ in Double(g.nextIndex(5)) }
+            let x = z.map { $0 + g.nextUnit() * 2 }
+            return (x, x.map { $0 * 0.5 + g.nextUnit() * 2 }, z)
+        }
+        let partial = UserGroupedPartialSpearman(groups)
+        let b = ClusterBootstrap(userCount: 25, configuration: BootstrapConfiguration(resamples: 300, seed: 4))
+        let r = b.run([partial.xy.spearman, partial.xz.spearman, partial.yz.spearman, partial.estimate])
+        let combined = r.combined([0, 1, 2]) {
+            UserGroupedPartialSpearman.combine(.value($0[0]), .value($0[1]), .value($0[2]))
+        }
+        let direct = r.estimate(3)
+        #expect(abs(combined.point.value! - direct.point.value!) < 1e-12)
+        #expect(abs(combined.interval.interval!.lower - direct.interval.interval!.lower) < 1e-12)
+        #expect(abs(combined.interval.interval!.upper - direct.interval.interval!.upper) < 1e-12)
+        #expect(combined.undefinedResamples == direct.undefinedResamples)
     }
 }
