@@ -166,8 +166,48 @@ public enum ValidationReportSchema {
         ]
     }
 
-    /// The document as pretty-printed JSON with sorted keys (stable diffs between runs).
+    /// The document as pretty-printed JSON with sorted keys (stable diffs between runs). Written
+    /// by `JSONEncoder`, whose numbers are the shortest text that reads back to the same Double;
+    /// `JSONSerialization` on Linux rounds the last digit (0.8540249433106576 came out …577).
     public static func data(_ r: RewardValidationReport) throws -> Data {
-        try JSONSerialization.data(withJSONObject: document(r), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try enc.encode(JSONValue(document(r)))
+    }
+}
+
+/// A JSON tree built from the plain values of `ValidationReportSchema.document`.
+enum JSONValue: Encodable {
+    case null, bool(Bool), int(Int64), uint(UInt64), double(Double), string(String)
+    case array([JSONValue]), object([String: JSONValue])
+
+    init(_ v: Any) {
+        switch v {
+        case is NSNull: self = .null
+        case let b as Bool: self = .bool(b)
+        case let i as Int: self = .int(Int64(i))
+        case let i as Int64: self = .int(i)
+        case let u as UInt64: self = .uint(u)
+        case let d as Double: self = d.isFinite ? .double(d) : .null
+        case let s as String: self = .string(s)
+        case let a as [Any]: self = .array(a.map(JSONValue.init))
+        case let o as [String: Any]: self = .object(o.mapValues(JSONValue.init))
+        case let o as [String: String]: self = .object(o.mapValues { .string($0) })
+        default: preconditionFailure("report.json: unsupported value \(type(of: v))")
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .int(let i): try c.encode(i)
+        case .uint(let u): try c.encode(u)
+        case .double(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
     }
 }
