@@ -116,6 +116,7 @@ struct PopularityAdjustmentPlan: Sendable {
     let folds: Int
     let foldOfUser: [Int]
     let userOfPair: [Int]
+    /// Out-of-fold scores of the popularity-only model (`CrossFitting.outOfFoldScores`).
     let baseLogOdds: [Double]
 
     /// Statistics per metric, after the shared ones.
@@ -139,7 +140,7 @@ struct PopularityAdjustmentPlan: Sendable {
         for (u, g) in groups.enumerated() { for k in g { users[k] = u } }
         userOfPair = users
         baseLogOdds = folds >= 2
-            ? CrossFitting.outOfFoldLogOdds(columns: [popularity], labels: liked, userOfObservation: users,
+            ? CrossFitting.outOfFoldScores(columns: [popularity], labels: liked, userOfObservation: users,
                                             foldOfUser: self.foldOfUser, folds: folds)
             : []
     }
@@ -147,7 +148,7 @@ struct PopularityAdjustmentPlan: Sendable {
     /// Out-of-fold log-odds of "liked ~ popularity + score" (empty with fewer than two folds).
     func fullLogOdds(_ score: [Double]) -> [Double] {
         guard folds >= 2 else { return [] }
-        return CrossFitting.outOfFoldLogOdds(columns: [popularity, score], labels: liked, userOfObservation: userOfPair,
+        return CrossFitting.outOfFoldScores(columns: [popularity, score], labels: liked, userOfObservation: userOfPair,
                                              foldOfUser: foldOfUser, folds: folds)
     }
 

@@ -86,6 +86,36 @@ import RecKit
         }
     }
 
+    @Test func outOfFoldScoresAreTheLogOddsLessAConstantPerFold() {
+        let d = data(users: 30, seed: 12)
+        let folds = CrossFitting.userFolds(userCount: 30, folds: 3, seed: 5)
+        let logOdds = CrossFitting.outOfFoldLogOdds(columns: [d.x, d.z], labels: d.y, userOfObservation: d.user, foldOfUser: folds, folds: 3)
+        let scores = CrossFitting.outOfFoldScores(columns: [d.x, d.z], labels: d.y, userOfObservation: d.user, foldOfUser: folds, folds: 3)
+        var constants: [Double] = []
+        for f in 0..<3 {
+            let shift = d.y.indices.filter { folds[d.user[$0]] == f }.map { logOdds[$0] - scores[$0] }
+            #expect(shift.allSatisfy { abs($0 - shift[0]) < 1e-9 })
+            constants.append(shift[0])
+        }
+        #expect(Set(constants.map { ($0 * 1e6).rounded() }).count == 3)  // the folds' constants differ: dropping them matters
+    }
+
+    @Test func withoutSignalThePooledScoresAreNotAntiPredictive() {
+        // Labels independent of the feature, base rates that differ by fold: pooled log-odds rank
+        // folds by their complement's base rate (AUC well below 0.5); the scores do not.
+        var g = SeededGenerator(seed: 17)
+        var x: [Double] = [], y: [Bool] = [], user: [Int] = []
+        let folds = CrossFitting.userFolds(userCount: 200, folds: 5, seed: 3)
+        for u in 0..<200 {
+            let rate = 0.2 + 0.15 * Double(folds[u])
+            for _ in 0..<5 { x.append(g.nextUnit()); y.append(g.nextUnit() < rate); user.append(u) }
+        }
+        let pooled = ROC.auc(scores: CrossFitting.outOfFoldLogOdds(columns: [x], labels: y, userOfObservation: user, foldOfUser: folds, folds: 5), labels: y).value!
+        let scores = ROC.auc(scores: CrossFitting.outOfFoldScores(columns: [x], labels: y, userOfObservation: user, foldOfUser: folds, folds: 5), labels: y).value!
+        #expect(pooled < 0.4, "\(pooled)")
+        #expect(abs(scores - 0.5) < 0.06, "\(scores)")
+    }
+
     @Test func aFoldsOwnLabelsNeverReachItsPredictions() {
         let d = data(users: 24, seed: 3)
         let folds = CrossFitting.userFolds(userCount: 24, folds: 4, seed: 1)
