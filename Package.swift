@@ -120,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "rec-data",
             dependencies: [
-                "RecCLI", "RecData", "RecReasoning", "RecEmbedding", "RecNumerics", "RecKit",
+                "RecCLI", "RecData", "RecReasoning", "RecEmbedding", "RecDistances", "RecRewards", "RecNN", "RecNumerics", "RecKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CLI/rec-data",

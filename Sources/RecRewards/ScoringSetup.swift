@@ -61,6 +61,11 @@ public struct ScoringSetup: Sendable {
         var popularity = [Float](repeating: 0, count: items.count)
         for r in train { if let i = index[r.itemID] { popularity[i] += 1 } }
         let liked = try store.likedTrainingItems(dataset: dataset, split: split)
+        // Training items rated below the like threshold: the negatives a learned metric may fit.
+        var disliked: [Int64: [Int]] = [:]
+        for r in train where r.value < dataset.scale.likeThreshold {
+            if let i = index[r.itemID] { disliked[r.userID, default: []].append(i) }
+        }
 
         // Rationales, flattened in user order.
         var texts: [String] = []
@@ -69,7 +74,8 @@ public struct ScoringSetup: Sendable {
             let start = texts.count
             texts += list
             users.append(UserQuery(userID: user, rationales: start..<texts.count,
-                                   likedItems: (liked[user] ?? []).compactMap { index[$0] }))
+                                   likedItems: (liked[user] ?? []).compactMap { index[$0] },
+                                   dislikedItems: disliked[user] ?? []))
         }
         let withRationales = Set(users.map(\.userID))
         var pairs: [HeldOutPair] = []
@@ -113,7 +119,7 @@ public struct ScoringSetup: Sendable {
         let rationaleSet = RationaleSet(texts: texts, embeddings: ratEmb, tokenEmbeddings: ratTok,
                                         embeddingsAreNormalized: rationalesUnit, tokenEmbeddingsAreNormalized: true)
         itemEmb = nil; ratEmb = nil; itemTok = nil; ratTok = nil  // the context holds the only copies
-        let context = ScoringContext(catalog: catalog, rationales: rationaleSet, seed: seed)
+        let context = ScoringContext(catalog: catalog, rationales: rationaleSet, seed: seed, users: users)
         let externals = Dictionary(uniqueKeysWithValues: try store.users(dataset: dataset).map { ($0.id, $0.externalID) })
         return ScoringSetup(dataset: dataset, split: split, context: context, users: users, pairs: pairs,
                             itemIDs: items.map(\.id), itemExternalIDs: items.map(\.fields.externalID),
@@ -124,7 +130,8 @@ public struct ScoringSetup: Sendable {
 /// A metric's raw similarity and reward for every held-out pair.
 public struct PairScores: Sendable {
     public var metric: String
-    /// Max similarity over the user's rationales (the control's score for no-rationale metrics).
+    /// The metric's combination of the user's rationales' similarities, the max unless the metric
+    /// says otherwise (`DescriptionDistance.combinedScore`); the control's score for no-rationale metrics.
     public var score: [Double]
     /// The ELLM reward under the configured threshold (equal to `score` for controls, which have
     /// no threshold).
@@ -156,7 +163,7 @@ extension ScoringSetup {
                 if metric.usesRationales {
                     let o = ELLMReward.decide(similarities: sims, thresholds: Array(thresholds.values[u.rationales]),
                                               configuration: configuration)
-                    score[k] = o.bestSimilarity ?? 0
+                    score[k] = Double(metric.combinedScore(sims, user: u))
                     reward[k] = o.reward
                     best[k] = o.bestRationale
                 } else {

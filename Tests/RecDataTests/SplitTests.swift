@@ -21,14 +21,36 @@ import RecKit
         let byUser = try parts(s, d, "llo")
         #expect(sum.train + sum.valid + sum.test == (try s.ratings(dataset: d)).count)
         for (_, rs) in byUser {
-            let p = rs.map(\.1)
-            #expect(Array(p.suffix(2)) == [.test, .test])
-            #expect(p[p.count - 3] == .valid)
-            #expect(p.dropLast(3).allSatisfy { $0 == .train })
-            // Temporal: no training rating is later than a held-out one.
-            let lastTrain = rs.filter { $0.1 == .train }.map(\.0.timestamp).max()!
-            #expect(rs.filter { $0.1 != .train }.allSatisfy { $0.0.timestamp >= lastTrain })
+            // Two test and one valid rating per user; ratings given in the same second may come in
+            // any order, so the check is by time, not by position.
+            #expect(rs.filter { $0.1 == .test }.count == 2 && rs.filter { $0.1 == .valid }.count == 1)
+            let time = { (p: SplitPart) in rs.filter { $0.1 == p }.map(\.0.timestamp) }
+            #expect(time(.train).max()! <= time(.valid).min()! && time(.valid).max()! <= time(.test).min()!)
         }
+    }
+
+    /// Same-second ratings have no order: the seed orders each burst, so seeds give different
+    /// leave-last-out splits, and every held-out rating still belongs to the user's latest ones.
+    @Test func leaveLastOutBreaksSameSecondTiesBySeed() throws {
+        let (s, _) = try makeTemporaryStore()
+        let csv = (1...3).flatMap { u in (1...12).map { i in "\(u),\(i),\(1 + (u + i) % 5),\(i <= 6 ? 100 + i : 500)" } }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ties-\(UUID().uuidString).csv")
+        try ("user,item,rating,timestamp\n" + csv.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+        var mapping = DelimitedMapping(user: "user", item: "item", rating: "rating", timestamp: "timestamp")
+        mapping.hasHeader = true
+        var o = ImportOptions(datasetName: "ties")
+        o.showProgress = false
+        _ = try s.importDataset(try DatasetFormat.importer(format: .csv, path: url.path, metaPath: nil, mapping: mapping), options: o)
+        let d = try s.dataset(named: "ties")
+        var heldOut: [Set<String>] = []
+        for seed: UInt64 in [1, 2, 3, 1] {
+            _ = try s.createSplit(dataset: "ties", splitName: "llo\(seed)-\(heldOut.count)", method: .leaveLastOut(valid: 1, test: 1, minTrain: 1), seed: seed)
+            let test = try s.ratings(dataset: d, split: "llo\(seed)-\(heldOut.count)", part: .test)
+            #expect(test.allSatisfy { $0.timestamp == 500 })
+            heldOut.append(Set(test.map { "\($0.userID)-\($0.itemID)" }))
+        }
+        #expect(heldOut[0] == heldOut[3])
+        #expect(Set(heldOut.prefix(3)).count > 1)
     }
 
     @Test func leaveLastOutKeepsMinimumTraining() {

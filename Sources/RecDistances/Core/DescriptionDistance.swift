@@ -33,10 +33,15 @@ public protocol DescriptionDistance: Sendable {
     /// Similarities of `items` (catalog indices) to each of `user`'s rationales: an
     /// `items.count × max(1, rationales)` matrix. Controls return one column.
     func similarities(items: [Int], user: UserQuery, context: ScoringContext) -> Matrix
+    /// The metric's one score of an item for a user, from the item's row of `similarities` (one
+    /// value per rationale): ELLM's best similarity, the maximum, unless the metric combines its
+    /// rationales its own way (`spec-softmax`). The ELLM reward itself stays per rationale.
+    func combinedScore(_ row: [Float], user: UserQuery) -> Float
 }
 
 extension DescriptionDistance {
     public func prepared(for context: ScoringContext) throws -> any DescriptionDistance { self }
+    public func combinedScore(_ row: [Float], user: UserQuery) -> Float { row.max() ?? 0 }
     public var usesRationales: Bool { needs.contains(.rationales) }
 }
 
@@ -75,7 +80,12 @@ public struct MetricRegistry: Sendable {
         TFIDFCosine(),
         BM25(),
         TokenJaccard(),
+        LearnedBilinear(),
+        SpecificitySoftmax(),
+        LexicalSemanticHybrid(),
         CentroidCosine(),
+        LearnedControl(.item),
+        LearnedControl(.history),
         PopularityScore(),
         RandomScore(),
     ])

@@ -144,11 +144,15 @@ public struct UserQuery: Sendable, Hashable {
     public var rationales: Range<Int>
     /// Catalog indices of the user's liked training items (for the centroid control).
     public var likedItems: [Int]
+    /// Catalog indices of the user's training items rated below the like threshold: with
+    /// `likedItems`, the training labels a learned metric may fit (never a held-out rating).
+    public var dislikedItems: [Int]
 
-    public init(userID: Int64, rationales: Range<Int>, likedItems: [Int]) {
+    public init(userID: Int64, rationales: Range<Int>, likedItems: [Int], dislikedItems: [Int] = []) {
         self.userID = userID
         self.rationales = rationales
         self.likedItems = likedItems
+        self.dislikedItems = dislikedItems
     }
 }
 
@@ -158,11 +162,15 @@ public struct ScoringContext: Sendable {
     public var rationales: RationaleSet
     /// Seed for the metrics that draw random numbers (the random control).
     public var seed: UInt64
+    /// The users being scored, with their training labels: what metrics that learn or calibrate
+    /// from users (`learned-bilinear`) may fit. Built from the training part of the split only.
+    public var users: [UserQuery]
 
-    public init(catalog: ScoringCatalog, rationales: RationaleSet, seed: UInt64 = 1) {
+    public init(catalog: ScoringCatalog, rationales: RationaleSet, seed: UInt64 = 1, users: [UserQuery] = []) {
         self.catalog = catalog
         self.rationales = rationales
         self.seed = seed
+        self.users = users
     }
 
     /// Rows `items` of the catalog embeddings, gathered into one matrix.
