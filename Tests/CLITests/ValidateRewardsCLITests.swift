@@ -79,6 +79,8 @@ import Testing
             (["--split", "random", "--threshold", "1.5", "--metrics", "sbert-cosine"], "outside the range of metric 'sbert-cosine'"),
             (["--split", "random", "--reasoner", "openai"], "available reasoners: aspect, oracle"),
             (["--split", "random", "--threshold", "often"], "--threshold expects"),
+            (["--split", "random", "--cross-fit-folds", "1"], "--cross-fit-folds must be ≥ 2"),
+            (["--split", "random", "--sweep", "--sweep-thresholds", "p0.5,often"], "--sweep-thresholds expects"),
         ]
         for (k, (args, message)) in cases.enumerated() {
             let out = dir.appendingPathComponent("bad\(k)")
@@ -107,6 +109,9 @@ import Testing
         }
         #expect(r.stdout.contains("Selection on the valid part") && r.stdout.contains("Δ AUC over popularity")
                 && r.stdout.contains("by item popularity"))
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("Beyond popularity") && html.contains("Selection on the validation part")
+                && html.contains("By item popularity"))
         let s = try Self.summary(out)
         #expect(s["sbert-cosine.incremental_auc_over_popularity"] != nil && s["sbert-cosine.partial_spearman_given_popularity"] != nil)
         // Python reads the document as it is; the picks of the rationale metrics carry a swept
