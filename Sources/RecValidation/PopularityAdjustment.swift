@@ -71,6 +71,12 @@ public struct PopularityAdjustment: Sendable, Codable {
     public var partialSpearman: BootstrapEstimate
     /// The same per popularity stratum (head, torso, tail).
     public var strata: [StratumFigures]
+    /// The increment's p-value after Holm's correction over the run's metrics (family
+    /// `RewardValidation.popularityFamily`); undefined for the popularity control, whose increment
+    /// over itself is 0 by construction and is left out of the family.
+    public var holmPValue: Estimate = .undefined(reason: "not tested (the popularity control itself)")
+    /// Holm's m: the metrics in the family with a defined p-value.
+    public var holmFamilySize: Int = 0
 }
 
 /// One metric's figures within one popularity stratum.

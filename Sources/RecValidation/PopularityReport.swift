@@ -21,12 +21,14 @@ extension ValidationReportWriter {
 
     /// Per metric: AUC, the popularity + score model's AUC, Δ AUC over popularity, its p, partial ρ.
     public static func popularityTable(_ r: RewardValidationReport) -> ReportTable {
+        let m = r.metrics.map(\.popularity.holmFamilySize).max() ?? 0
         var t = ReportTable(header: ["metric", "ROC-AUC", "AUC pop + score", "Δ AUC over popularity", "p (bootstrap)",
-                                     "partial ρ given popularity"])
+                                     "p (Holm, m = \(m))", "partial ρ given popularity"])
         for m in r.metrics {
             let p = m.popularity
             t.append([.text(m.metric), interval(m.auc), interval(p.fullModelAUC), interval(p.incrementalAUC.difference),
-                      .estimate(p.incrementalAUC.pValue, digits: 4), interval(p.partialSpearman)])
+                      .estimate(p.incrementalAUC.pValue, digits: 4),
+                      p.holmFamilySize > 0 ? .estimate(p.holmPValue, digits: 4) : .text("—"), interval(p.partialSpearman)])
         }
         return t
     }

@@ -77,7 +77,12 @@ public enum ValidationReportSchema {
             "mean_user_spearman": e(m.meanUserSpearman), "users_in_mean_spearman": m.usersInMeanSpearman,
             "ndcg": e(m.ndcg), "recall": e(m.recall), "users_with_liked_held_out": m.usersWithLikedHeldOut,
             "popularity_model_plus_score_auc": e(m.popularity.fullModelAUC),
-            "incremental_auc_over_popularity": difference(m.popularity.incrementalAUC, level: level),
+            "incremental_auc_over_popularity": {
+                var d = difference(m.popularity.incrementalAUC, level: level)
+                d["p_holm"] = number(m.popularity.holmPValue.value)
+                d["holm_family_size"] = m.popularity.holmFamilySize
+                return d
+            }(),
             "partial_spearman_given_popularity": e(m.popularity.partialSpearman),
             "by_popularity_stratum": m.popularity.strata.map { s in
                 [

@@ -232,6 +232,17 @@ public enum RewardValidation {
                                                   scoreRatingSpearman: base + 1)))
         }
 
+        // Holm over the metrics' tests of "no increment over popularity": one family, since each
+        // metric answers the same question. The popularity control is left out (its increment is
+        // 0 by construction and would only inflate m).
+        let overPopularity = results.indices.filter { results[$0].metric != PopularityScore().name }
+        let adjustedIncrements = MultipleComparisons.holm(overPopularity.map { results[$0].popularity.incrementalAUC.pValue })
+        let incrementFamily = overPopularity.filter { results[$0].popularity.incrementalAUC.pValue.isDefined }.count
+        for (j, k) in overPopularity.enumerated() {
+            results[k].popularity.holmPValue = adjustedIncrements[j]
+            results[k].popularity.holmFamilySize = incrementFamily
+        }
+
         // Paired comparisons on AUC and per-user NDCG@k, in the two families the research question
         // asks about: does a metric beat the no-rationale control, and does it beat ELLM's cosine?
         // Holm corrects within each (family, statistic) only: pooling all metric pairs (66 for 12
@@ -287,6 +298,8 @@ extension RewardValidation {
     public static let controlFamily = "vs-control"
     /// Family name of the metric-vs-ELLM tests.
     public static let ellmFamily = "vs-ellm"
+    /// Family name of the tests of each metric's incremental AUC over popularity.
+    public static let popularityFamily = "over-popularity"
 
     /// The comparisons of one statistic, as (family, metric index, reference index): every metric
     /// other than the baseline against the baseline, then every metric other than ELLM's metric

@@ -158,6 +158,7 @@ public enum ValidationReportWriter {
             out += row(m.metric, "popularity_model_plus_score_auc", pop.fullModelAUC)
             out += row(m.metric, "incremental_auc_over_popularity", pop.incrementalAUC.difference)
             out += pRow(m.metric, "incremental_auc_over_popularity_p", pop.incrementalAUC.pValue)
+            out += pRow(m.metric, "incremental_auc_over_popularity_p_holm", pop.holmPValue)
             out += row(m.metric, "partial_spearman_given_popularity", pop.partialSpearman)
             for s in pop.strata {
                 out += row(m.metric, "roc_auc", s.auc, stratum: s.stratum.rawValue)

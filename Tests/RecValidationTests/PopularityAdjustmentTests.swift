@@ -96,6 +96,13 @@ func signalSetup(users: Int = 120, perUser: Int = 8, seed: UInt64 = 3) -> Scorin
         #expect(abs(pop.incrementalAUC.difference.point.value!) < 0.01)
         #expect(pop.partialSpearman.point.value == nil)
         #expect(abs(random.incrementalAUC.difference.point.value!) < 0.03)
+        // Holm over the two metrics other than the popularity control, by hand.
+        let ps = signal.incrementalAUC.pValue.value!, pr = random.incrementalAUC.pValue.value!
+        let (low, high) = ps <= pr ? (ps, pr) : (pr, ps)
+        let adjustedLow = min(1, 2 * low), adjustedHigh = max(adjustedLow, min(1, high))
+        #expect(signal.holmFamilySize == 2 && random.holmFamilySize == 2 && pop.holmPValue.value == nil)
+        #expect(abs(signal.holmPValue.value! - (ps <= pr ? adjustedLow : adjustedHigh)) < 1e-15)
+        #expect(abs(random.holmPValue.value! - (ps <= pr ? adjustedHigh : adjustedLow)) < 1e-15)
         // The popularity-only model's AUC is the baseline of every difference.
         let base = r.popularityBaseline.modelAUC.point.value!
         #expect(abs(signal.fullModelAUC.point.value! - base - signal.incrementalAUC.difference.point.value!) < 1e-12)
