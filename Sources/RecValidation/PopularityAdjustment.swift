@@ -123,7 +123,7 @@ struct PopularityAdjustmentPlan: Sendable {
     let foldOfUser: [Int]
     let userOfPair: [Int]
     /// Out-of-fold scores of the popularity-only model (`CrossFitting.outOfFoldScores`).
-    let baseLogOdds: [Double]
+    let baseScores: [Double]
 
     /// Statistics per metric, after the shared ones.
     static let perMetric = 2 + 2 * PopularityStratum.allCases.count
@@ -145,14 +145,14 @@ struct PopularityAdjustmentPlan: Sendable {
         var users = [Int](repeating: 0, count: liked.count)
         for (u, g) in groups.enumerated() { for k in g { users[k] = u } }
         userOfPair = users
-        baseLogOdds = folds >= 2
+        baseScores = folds >= 2
             ? CrossFitting.outOfFoldScores(columns: [popularity], labels: liked, userOfObservation: users,
                                             foldOfUser: self.foldOfUser, folds: folds)
             : []
     }
 
-    /// Out-of-fold log-odds of "liked ~ popularity + score" (empty with fewer than two folds).
-    func fullLogOdds(_ score: [Double]) -> [Double] {
+    /// Out-of-fold scores of "liked ~ popularity + score" (empty with fewer than two folds).
+    func fullScores(_ score: [Double]) -> [Double] {
         guard folds >= 2 else { return [] }
         return CrossFitting.outOfFoldScores(columns: [popularity, score], labels: liked, userOfObservation: userOfPair,
                                              foldOfUser: foldOfUser, folds: folds)
@@ -174,7 +174,7 @@ struct PopularityAdjustmentPlan: Sendable {
     /// ρ of rating and popularity (an input of every metric's partial correlation).
     func sharedStatistics() -> [@Sendable (UserWeights) -> Estimate] {
         let ratingPopularity = UserGroupedPairs(groups.map { g in (x: g.map { ratings[$0] }, y: g.map { popularity[$0] }) })
-        return [aucStatistic(baseLogOdds, stratum: nil)] + PopularityStratum.allCases.map { aucStatistic(baseLogOdds, stratum: $0) }
+        return [aucStatistic(baseScores, stratum: nil)] + PopularityStratum.allCases.map { aucStatistic(baseScores, stratum: $0) }
             + [ratingPopularity.spearman]
     }
 
@@ -183,7 +183,7 @@ struct PopularityAdjustmentPlan: Sendable {
     /// replicates of ρ(score, rating), ρ(score, popularity) and ρ(rating, popularity) afterwards
     /// (`BootstrapReplicates.combined`), which saves two rank correlations per resample.
     func metricStatistics(score: [Double]) -> [@Sendable (UserWeights) -> Estimate] {
-        let full = fullLogOdds(score)
+        let full = fullScores(score)
         let scorePopularity = UserGroupedPairs(groups.map { g in (x: g.map { score[$0] }, y: g.map { popularity[$0] }) })
         var out: [@Sendable (UserWeights) -> Estimate] = [aucStatistic(full, stratum: nil), scorePopularity.spearman]
         for s in PopularityStratum.allCases { out += [aucStatistic(score, stratum: s), aucStatistic(full, stratum: s)] }
@@ -215,8 +215,8 @@ struct PopularityAdjustmentPlan: Sendable {
     /// Point estimates only (the sweep): incremental AUC and partial Spearman.
     func points(score: [Double]) -> (incrementalAUC: Estimate, partialSpearman: Estimate) {
         let one = UserWeights.identity(userCount: groups.count)
-        let full = aucStatistic(fullLogOdds(score), stratum: nil)(one)
-        let base = aucStatistic(baseLogOdds, stratum: nil)(one)
+        let full = aucStatistic(fullScores(score), stratum: nil)(one)
+        let base = aucStatistic(baseScores, stratum: nil)(one)
         let inc: Estimate
         switch (full, base) {
         case (.value(let a), .value(let b)): inc = .value(a - b)

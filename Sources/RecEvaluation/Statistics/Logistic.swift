@@ -185,7 +185,7 @@ public enum CrossFitting {
                 centre.append(mean); spread.append(sd)
                 scaled.append(values.map { ($0 - mean) / sd })
             }
-            let model = fit(columns: scaled, labels: fitting.map { labels[$0] }, ridge: ridge)
+            let model = LogisticRegression.fit(columns: scaled, labels: fitting.map { labels[$0] }, ridge: ridge)
             for i in predicted {
                 if withFoldConstant {
                     out[i] = model.logOdds(columns.indices.map { (columns[$0][i] - centre[$0]) / spread[$0] })
@@ -199,9 +199,6 @@ public enum CrossFitting {
         return out
     }
 
-    static func fit(columns: [[Double]], labels: [Bool], ridge: Double) -> LogisticModel {
-        LogisticRegression.fit(columns: columns, labels: labels, ridge: ridge)
-    }
 }
 
 /// Spearman's partial rank correlation of x and y given z: the Pearson correlation of the
