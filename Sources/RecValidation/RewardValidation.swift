@@ -33,6 +33,13 @@ public struct RewardValidationConfiguration: Sendable, Codable, Hashable {
     /// Identity of the sentence encoder (its model id), when one was used.
     public var encoder: String?
     public var likeThreshold: Double = 4
+    /// Folds of users for the cross-fitted popularity adjustment (incremental AUC over popularity).
+    public var crossFitFolds: Int = 5
+    /// Per-metric reward thresholds that replace `threshold` (a sweep's picks), by metric name.
+    public var thresholdOverrides: [String: RewardThreshold] = [:]
+
+    /// The reward threshold metric `name` runs with.
+    public func threshold(for name: String) -> RewardThreshold { thresholdOverrides[name] ?? threshold }
 
     public init(dataset: String, split: String, reasoner: String, metrics: [String]) {
         self.dataset = dataset
@@ -63,6 +70,11 @@ public struct MetricValidation: Sendable, Codable {
     public var rewardRate: Double?
     /// Precision/recall of "score > t" over a grid of t (quantiles of the scores).
     public var sweep: [ThresholdPoint]
+    /// The reward threshold this metric ran with (rationale metrics only).
+    public var threshold: RewardThreshold?
+    /// What the score adds to popularity: cross-fitted incremental AUC, partial Spearman, and
+    /// both per popularity stratum.
+    public var popularity: PopularityAdjustment
 }
 
 /// A paired comparison of a metric `a` with a reference `b` (the control or ELLM's metric) on the
@@ -96,16 +108,23 @@ public struct RewardValidationReport: Sendable {
     public var likedShare: Double
     public var rocCurves: [(name: String, curve: ROCCurve)]
     public var seconds: Double
+    /// The popularity-only model, strata and folds the popularity adjustments share.
+    public var popularityBaseline: PopularityBaseline
+    /// The validation-part sweep that chose the metrics' configurations (`--sweep`), if any.
+    public var selection: SweepSelection?
 }
 
 public enum RewardValidation {
     /// Scores the pairs with every metric, metrics spread over the machine's cores. Each worker's
     /// GEMMs are small (one user's items × rationales), so OpenBLAS runs single-threaded meanwhile
     /// and the parallelism comes from the metrics.
-    static func scoreAll(setup: ScoringSetup, metrics: [any DescriptionDistance], configuration: ELLMRewardConfiguration,
-                         progress: ProgressReporter) throws -> [PairScores] {
+    ///
+    /// `configurations[i]` lists the reward configurations metric i is scored under (one per
+    /// threshold of a sweep): the metric is prepared once and scored under each.
+    static func scoreAll(setup: ScoringSetup, metrics: [any DescriptionDistance], configurations: [[ELLMRewardConfiguration]],
+                         progress: ProgressReporter) throws -> [[PairScores]] {
         let threads = min(ProcessInfo.processInfo.activeProcessorCount, metrics.count)
-        let slots = WorkSlots<Result<PairScores, any Error>>(count: metrics.count)
+        let slots = WorkSlots<Result<[PairScores], any Error>>(count: metrics.count)
         let previousBLAS = BLASRuntime.threads
         if threads > 1 { BLASRuntime.setThreads(1) }
         defer { if threads > 1 { BLASRuntime.setThreads(previousBLAS) } }
@@ -113,7 +132,7 @@ public enum RewardValidation {
             while let i = slots.claim() {
                 slots.store(i, Result {
                     let prepared = try metrics[i].prepared(for: setup.context)
-                    return try setup.score(prepared, configuration: configuration, progress: progress)
+                    return try configurations[i].map { try setup.score(prepared, configuration: $0, progress: progress) }
                 })
             }
         }
@@ -129,20 +148,18 @@ public enum RewardValidation {
         guard !setup.pairs.isEmpty else {
             throw StoreError.invalidArgument("no held-out ratings of users with rationales in split '\(setup.split)' (\(configuration.heldOutPart) part); \(setup.pairsWithoutRationales) held-out ratings belong to users without rationales")
         }
-        let reward = ELLMRewardConfiguration(threshold: configuration.threshold, payout: configuration.payout,
-                                             scale: configuration.scale, filterAchieved: false)
+        let rewardConfigurations = metrics.map {
+            [ELLMRewardConfiguration(threshold: configuration.threshold(for: $0.name), payout: configuration.payout,
+                                     scale: configuration.scale, filterAchieved: false)]
+        }
         let progress = ProgressReporter(label: "scoring", unit: "pairs", total: setup.pairs.count * metrics.count,
                                         enabled: showProgress ? nil : false)
-        let scores = try scoreAll(setup: setup, metrics: metrics, configuration: reward, progress: progress)
+        let scores = try scoreAll(setup: setup, metrics: metrics, configurations: rewardConfigurations, progress: progress).map { $0[0] }
         progress.finish()
+        try checkFinite(scores, setup: setup)
 
         // Users are the resampling units: group pair indices by user.
-        var groups: [[Int]] = []
-        var last: Int64?
-        for (k, p) in setup.pairs.enumerated() {
-            if p.userID != last { groups.append([]); last = p.userID }
-            groups[groups.count - 1].append(k)
-        }
+        let groups = userGroups(setup.pairs)
         let ratings = setup.pairs.map(\.rating)
         let liked = ratings.map { $0 >= configuration.likeThreshold }
         let likedShare = Double(liked.filter { $0 }.count) / Double(liked.count)
@@ -169,6 +186,19 @@ public enum RewardValidation {
             statistics += [pairs.pearson, pairs.spearman, pairs.kendallTauB, rhoValues.mean, labels.auc, ndcg.mean, recall.mean]
         }
         let perMetric = 7
+        // Popularity adjustment: shared statistics (the popularity-only model) after the per-metric
+        // block, then each metric's. The full models are fitted per metric, spread over the cores.
+        let adjustment = PopularityAdjustmentPlan(setup: setup, groups: groups, liked: liked,
+                                                  folds: configuration.crossFitFolds, seed: configuration.seed)
+        let sharedStart = statistics.count
+        statistics += adjustment.sharedStatistics()
+        let adjustmentSlots = WorkSlots<[@Sendable (UserWeights) -> Estimate]>(count: scores.count)
+        let scoreVectors = scores.map(\.score)
+        DispatchQueue.concurrentPerform(iterations: max(1, min(ProcessInfo.processInfo.activeProcessorCount, scores.count))) { _ in
+            while let i = adjustmentSlots.claim() { adjustmentSlots.store(i, adjustment.metricStatistics(score: scoreVectors[i])) }
+        }
+        let metricStart = statistics.count
+        for s in adjustmentSlots.results { statistics += s }
         let bootstrap = ClusterBootstrap(userCount: groups.count,
                                          configuration: BootstrapConfiguration(resamples: configuration.bootstrapResamples, seed: configuration.seed))
         let replicates = bootstrap.run(statistics, threads: ProcessInfo.processInfo.activeProcessorCount)
@@ -195,7 +225,22 @@ public enum RewardValidation {
                 usersInMeanSpearman: perUserSpearman[i].1, auc: replicates.estimate(base + 4),
                 ndcg: replicates.estimate(base + 5), recall: replicates.estimate(base + 6),
                 usersWithLikedHeldOut: usersWithLiked, rewardDecision: decision, rewardRate: rate,
-                sweep: ThresholdSweep.evaluate(scores: s.score, labels: liked, thresholds: Array(Set(grid)).sorted())))
+                sweep: ThresholdSweep.evaluate(scores: s.score, labels: liked, thresholds: Array(Set(grid)).sorted()),
+                threshold: m.usesRationales ? configuration.threshold(for: m.name) : nil,
+                popularity: adjustment.adjustment(replicates, shared: sharedStart,
+                                                  at: metricStart + i * PopularityAdjustmentPlan.perMetric,
+                                                  scoreRatingSpearman: base + 1)))
+        }
+
+        // Holm over the metrics' tests of "no increment over popularity": one family, since each
+        // metric answers the same question. The popularity control is left out (its increment is
+        // 0 by construction and would only inflate m).
+        let overPopularity = results.indices.filter { results[$0].metric != PopularityScore().name }
+        let adjustedIncrements = MultipleComparisons.holm(overPopularity.map { results[$0].popularity.incrementalAUC.pValue })
+        let incrementFamily = overPopularity.filter { results[$0].popularity.incrementalAUC.pValue.isDefined }.count
+        for (j, k) in overPopularity.enumerated() {
+            results[k].popularity.holmPValue = adjustedIncrements[j]
+            results[k].popularity.holmFamilySize = incrementFamily
         }
 
         // Paired comparisons on AUC and per-user NDCG@k, in the two families the research question
@@ -231,15 +276,30 @@ public enum RewardValidation {
         for k in comparisons.indices { comparisons[k].holmPValue = adjusted[k]; comparisons[k].familySize = sizes[k] }
         return RewardValidationReport(configuration: configuration, setup: setup, scores: scores, metrics: results,
                                       comparisons: comparisons, users: groups.count, likedShare: likedShare,
-                                      rocCurves: curves, seconds: Date().timeIntervalSince(started))
+                                      rocCurves: curves, seconds: Date().timeIntervalSince(started),
+                                      popularityBaseline: adjustment.baseline(replicates, at: sharedStart), selection: nil)
     }
 }
 
 extension RewardValidation {
+    /// Pair indices grouped by user (pairs are ordered by user): the bootstrap's and the
+    /// cross-fitting's units.
+    static func userGroups(_ pairs: [HeldOutPair]) -> [[Int]] {
+        var groups: [[Int]] = []
+        var last: Int64?
+        for (k, p) in pairs.enumerated() {
+            if p.userID != last { groups.append([]); last = p.userID }
+            groups[groups.count - 1].append(k)
+        }
+        return groups
+    }
+
     /// Family name of the metric-vs-control tests.
     public static let controlFamily = "vs-control"
     /// Family name of the metric-vs-ELLM tests.
     public static let ellmFamily = "vs-ellm"
+    /// Family name of the tests of each metric's incremental AUC over popularity.
+    public static let popularityFamily = "over-popularity"
 
     /// The comparisons of one statistic, as (family, metric index, reference index): every metric
     /// other than the baseline against the baseline, then every metric other than ELLM's metric
@@ -275,7 +335,7 @@ extension RewardValidation {
 /// A work queue over `count` indices and one result slot per index, shared by the worker threads
 /// of `scoreAll` and of the paired sign-flip tests: each worker claims the next index until none
 /// is left and stores its result; `results` is read after all workers have returned.
-private final class WorkSlots<Value>: @unchecked Sendable {
+final class WorkSlots<Value>: @unchecked Sendable {
     private var next = 0
     private var slots: [Value?]
     private let lock = NSLock()

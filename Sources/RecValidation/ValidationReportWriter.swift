@@ -24,7 +24,7 @@ public enum ValidationReportWriter {
         var t = ReportTable(header: ["metric", "threshold", "pairs rewarded", "precision", "recall", "F1"])
         for m in r.metrics {
             guard let d = m.rewardDecision, let rate = m.rewardRate else { continue }
-            t.append([.text(m.metric), .text(r.configuration.threshold.description), .number(rate, digits: 3),
+            t.append([.text(m.metric), .text((m.threshold ?? r.configuration.threshold).description), .number(rate, digits: 3),
                       .estimate(d.precision, digits: 3), .estimate(d.recall, digits: 3), .estimate(d.f1, digits: 3)])
         }
         return t
@@ -52,6 +52,11 @@ public enum ValidationReportWriter {
         if !base.rows.isEmpty { s += "\npaired tests against the no-rationale control \(r.configuration.baseline) (Holm within this family, per statistic)\n" + TextTable.render(base) + "\n" }
         let ellm = comparisonTable(r, family: RewardValidation.ellmFamily)
         if !ellm.rows.isEmpty { s += "\npaired tests against ELLM's \(r.configuration.ellmMetric) (Holm within this family, per statistic)\n" + TextTable.render(ellm) + "\n" }
+        s += "\n" + popularityNote(r) + "\n" + TextTable.render(popularityTable(r)) + "\n"
+        s += "\nby item popularity (" + strataNote(r) + ")\n" + TextTable.render(strataTable(r)) + "\n"
+        if let sel = r.selection {
+            s += "\n" + selectionNote(sel) + "\n" + TextTable.render(sweepTable(sel)) + "\n"
+        }
         return s
     }
 
@@ -74,6 +79,9 @@ public enum ValidationReportWriter {
         out["report.md"] = Data(markdown(r).utf8)
         out["report.html"] = Data(html(r).utf8)
         out["report.json"] = try json(r)
+        out["incremental-auc.svg"] = Data(incrementalAUCChart(r).utf8)
+        out["popularity-strata-auc.svg"] = Data(strataAUCChart(r).utf8)
+        if let sel = r.selection { out["sweep.csv"] = Data(sweepCSV(sel).utf8) }
         return out
     }
 
@@ -115,7 +123,9 @@ public enum ValidationReportWriter {
             var row = [r.setup.userExternalIDs[p.userID] ?? String(p.userID), r.setup.itemExternalIDs[p.item],
                        RatingScaleFormat.fmt(p.rating), p.rating >= r.configuration.likeThreshold ? "1" : "0", String(p.timestamp)]
             for (s, has) in zip(r.scores, withRationale) {
-                row += [String(format: "%.6g", s.score[k]), String(format: "%.6g", s.reward[k])]
+                // 9 significant digits: scores are Float32 similarities, and 9 digits round-trip
+                // every Float32 exactly (6 merged distinct scores into ties for anyone re-ranking).
+                row += [String(format: "%.9g", s.score[k]), String(format: "%.9g", s.reward[k])]
                 if has {
                     row.append(s.bestRationale[k].map { r.setup.context.rationales.texts[ranges[p.userID]!.lowerBound + $0] } ?? "")
                 }
@@ -127,18 +137,37 @@ public enum ValidationReportWriter {
 
     static func summaryCSV(_ r: RewardValidationReport) -> String {
         let w = CSVWriter(lineEnding: "\n")
-        var out = w.record(["metric", "statistic", "value", "ci_lower", "ci_upper", "undefined_reason"])
+        var out = w.record(["metric", "statistic", "value", "ci_lower", "ci_upper", "undefined_reason", "stratum"])
+        func row(_ metric: String, _ name: String, _ e: BootstrapEstimate, stratum: String = "all") -> String {
+            let ci = e.interval.interval
+            return w.record([metric, name, e.point.value.map { String($0) } ?? "", ci.map { String($0.lower) } ?? "",
+                             ci.map { String($0.upper) } ?? "", e.point.undefinedReason ?? intervalReason(e.interval) ?? "", stratum])
+        }
+        func pRow(_ metric: String, _ name: String, _ p: Estimate, stratum: String = "all") -> String {
+            w.record([metric, name, p.value.map { String($0) } ?? "", "", "", p.undefinedReason ?? "", stratum])
+        }
+        out += row("popularity-model", "roc_auc", r.popularityBaseline.modelAUC)
+        for s in r.popularityBaseline.strataFigures { out += row("popularity-model", "roc_auc", s.modelAUC, stratum: s.stratum.rawValue) }
         for m in r.metrics {
             for (name, e) in [("roc_auc", m.auc), ("spearman", m.spearman), ("kendall_tau_b", m.kendallTauB), ("pearson", m.pearson),
                               ("mean_user_spearman", m.meanUserSpearman), ("ndcg@\(r.configuration.k)", m.ndcg),
                               ("recall@\(r.configuration.k)", m.recall)] {
-                let ci = e.interval.interval
-                out += w.record([m.metric, name, e.point.value.map { String($0) } ?? "", ci.map { String($0.lower) } ?? "",
-                                 ci.map { String($0.upper) } ?? "", e.point.undefinedReason ?? intervalReason(e.interval) ?? ""])
+                out += row(m.metric, name, e)
+            }
+            let pop = m.popularity
+            out += row(m.metric, "popularity_model_plus_score_auc", pop.fullModelAUC)
+            out += row(m.metric, "incremental_auc_over_popularity", pop.incrementalAUC.difference)
+            out += pRow(m.metric, "incremental_auc_over_popularity_p", pop.incrementalAUC.pValue)
+            out += pRow(m.metric, "incremental_auc_over_popularity_p_holm", pop.holmPValue)
+            out += row(m.metric, "partial_spearman_given_popularity", pop.partialSpearman)
+            for s in pop.strata {
+                out += row(m.metric, "roc_auc", s.auc, stratum: s.stratum.rawValue)
+                out += row(m.metric, "incremental_auc_over_popularity", s.incrementalAUC.difference, stratum: s.stratum.rawValue)
+                out += pRow(m.metric, "incremental_auc_over_popularity_p", s.incrementalAUC.pValue, stratum: s.stratum.rawValue)
             }
             if let d = m.rewardDecision {
                 for (name, e) in [("reward_precision", d.precision), ("reward_recall", d.recall), ("reward_f1", d.f1)] {
-                    out += w.record([m.metric, name, e.value.map { String($0) } ?? "", "", "", e.undefinedReason ?? ""])
+                    out += pRow(m.metric, name, e)
                 }
             }
         }
@@ -152,29 +181,19 @@ public enum ValidationReportWriter {
         let rewards = rewardTable(r)
         if !rewards.rows.isEmpty { s += "\n## ELLM reward as a prediction of liked\n\n" + MarkdownTable.render(rewards) + "\n" }
         s += "\n## Paired tests\n\nHolm's correction runs within each family and statistic, m in brackets: `vs-control` tests every metric against \(r.configuration.baseline), `vs-ellm` against \(r.configuration.ellmMetric).\n\n" + MarkdownTable.render(comparisonTable(r)) + "\n"
+        s += "\n## Beyond popularity\n\n" + popularityNote(r) + "\n\n" + MarkdownTable.render(popularityTable(r)) + "\n"
+        s += "\n### By item popularity\n\n" + strataNote(r) + "\n\n" + MarkdownTable.render(strataTable(r)) + "\n"
+        s += "\n![incremental AUC](incremental-auc.svg)\n\n![AUC by popularity stratum](popularity-strata-auc.svg)\n"
+        if let sel = r.selection {
+            s += "\n## Selection on the validation part\n\n" + selectionNote(sel) + "\n\n" + MarkdownTable.render(sweepTable(sel)) + "\n"
+        }
         s += "\nMetrics: " + r.metrics.map { "`\($0.metric)` — \($0.summary)" }.joined(separator: "; ") + ".\n"
         return s
     }
 
+    /// `report.json` in the flat, versioned schema of `ValidationReportSchema`.
     static func json(_ r: RewardValidationReport) throws -> Data {
-        struct Document: Encodable {
-            var configuration: RewardValidationConfiguration
-            var heldOutPairs: Int
-            var users: Int
-            var likedShare: Double
-            var rationales: Int
-            var pairsWithoutRationales: Int
-            var metrics: [MetricValidation]
-            var comparisons: [MetricComparison]
-            var seconds: Double
-        }
-        let doc = Document(configuration: r.configuration, heldOutPairs: r.setup.pairs.count, users: r.users, likedShare: r.likedShare,
-                           rationales: r.setup.context.rationales.texts.count, pairsWithoutRationales: r.setup.pairsWithoutRationales,
-                           metrics: r.metrics, comparisons: r.comparisons, seconds: r.seconds)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try enc.encode(doc)
+        try ValidationReportSchema.data(r)
     }
 
     static func html(_ r: RewardValidationReport) -> String {
@@ -201,6 +220,19 @@ public enum ValidationReportWriter {
             h.figure(svg: LineChart(frame: ChartFrame(width: 640, height: 400, title: "Threshold sweep", xLabel: "share of pairs rewarded", yLabel: "precision (liked)"),
                                     series: series, xRange: 0...1, yRange: 0...1).svg(),
                      caption: "Precision of \"score > t\" against the share of pairs it rewards, for thresholds t at score quantiles; the baseline is the liked share (\(String(format: "%.2f", r.likedShare))).")
+        }
+        h.section("Beyond popularity")
+        h.paragraph(popularityNote(r))
+        h.table(popularityTable(r), caption: "Cross-fitted over users; 95 % cluster-bootstrap intervals on the out-of-fold predictions, both models on the same resamples.")
+        h.figure(svg: incrementalAUCChart(r), caption: "AUC of \"liked ~ popularity + score\" minus that of \"liked ~ popularity\", overall and per popularity stratum; error bars: 95 % bootstrap intervals. Above 0: the score carries information popularity does not.")
+        h.subsection("By item popularity")
+        h.paragraph(strataNote(r))
+        h.table(strataTable(r), caption: "Per stratum of the held-out item's training count.")
+        h.figure(svg: strataAUCChart(r), caption: "ROC-AUC of each metric's score within each popularity stratum; within a stratum popularity varies less, so a metric that only tracks popularity falls towards 0.5.")
+        if let sel = r.selection {
+            h.section("Selection on the validation part")
+            h.paragraph(selectionNote(sel))
+            h.table(sweepTable(sel), caption: "Point estimates on the valid part (no bootstrap); ✓ marks each metric's pick, which the tables above report on the \(r.configuration.heldOutPart) part.")
         }
         h.section("Score distribution per held-out rating")
         let values = Set(r.setup.pairs.map(\.rating)).sorted()

@@ -16,6 +16,21 @@ import Testing
         return (db, dir)
     }
 
+    /// Runs `python3 -c script arguments…` (CLI.run runs only the package's own tools).
+    static func python(_ script: String, _ arguments: String...) throws -> CLI.Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script] + arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // The outputs are a line or a traceback: far below a pipe's buffer, so sequential reads do not block.
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return CLI.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
     static func summary(_ folder: URL) throws -> [String: Double] {
         let text = try String(contentsOf: folder.appendingPathComponent("summary.csv"), encoding: .utf8)
         var out: [String: Double] = [:]
@@ -64,6 +79,8 @@ import Testing
             (["--split", "random", "--threshold", "1.5", "--metrics", "sbert-cosine"], "outside the range of metric 'sbert-cosine'"),
             (["--split", "random", "--reasoner", "openai"], "available reasoners: aspect, oracle"),
             (["--split", "random", "--threshold", "often"], "--threshold expects"),
+            (["--split", "random", "--cross-fit-folds", "1"], "--cross-fit-folds must be ≥ 2"),
+            (["--split", "random", "--sweep", "--sweep-thresholds", "p0.5,often"], "--sweep-thresholds expects"),
         ]
         for (k, (args, message)) in cases.enumerated() {
             let out = dir.appendingPathComponent("bad\(k)")
@@ -130,5 +147,58 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: cwd.appendingPathComponent("runs/validate-rewards").path)
                 == ["___.._esc-random-aspect-seed1"])
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("esc-random-aspect-seed1").path))
+    }
+
+    /// Issue 12: --sweep selects on valid and reports on test; report.json reads in Python's json
+    /// module with the flat v2 schema; the popularity sections and files are there.
+    @Test func sweepSelectsOnValidReportsOnTestAndTheJSONIsFlat() throws {
+        let (db, dir) = try Self.world()
+        let out = dir.appendingPathComponent("sweep")
+        let args = ["--db", db, "--dataset", "synth-4", "--split", "random", "--reasoner", "oracle", "--metrics", "sbert-cosine,bm25",
+                    "--bootstrap", "100", "--permutations", "200"]
+        let r = try CLI.run("validate-rewards", args + ["--sweep", "--select-by", "reward-f1", "--sweep-thresholds", "p0.5,p0.9",
+                                                        "--out", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        for f in ["sweep.csv", "incremental-auc.svg", "popularity-strata-auc.svg"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), "\(f)")
+        }
+        #expect(r.stdout.contains("Selection on the valid part") && r.stdout.contains("Δ AUC over popularity")
+                && r.stdout.contains("by item popularity"))
+        let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("Beyond popularity") && html.contains("Selection on the validation part")
+                && html.contains("By item popularity"))
+        let s = try Self.summary(out)
+        #expect(s["sbert-cosine.incremental_auc_over_popularity"] != nil && s["sbert-cosine.partial_spearman_given_popularity"] != nil)
+        // Python reads the document as it is; the picks of the rationale metrics carry a swept
+        // threshold that the test run used (threshold_overrides), the control has none.
+        let script = """
+        import json, sys
+        d = json.load(open(sys.argv[1]))
+        assert d["schema"] == "rationale-rec/validate-rewards/2", d["schema"]
+        assert d["configuration"]["held_out_part"] == "test"
+        sel = d["selection"]
+        assert sel["criterion"] == "reward-f1" and sel["part"] == "valid"
+        picks = {p["metric"]: p for p in sel["picked"]}
+        for m in ("sbert-cosine", "bm25"):
+            assert picks[m]["threshold"] in ("p0.5", "p0.9"), picks[m]
+            assert d["configuration"]["threshold_overrides"][picks[m]["configuration"]] == picks[m]["threshold"]
+        assert picks["centroid-cosine"]["threshold"] is None
+        assert len(sel["sweep"]) == 2 + 2 + 1
+        m = {x["metric"]: x for x in d["metrics"]}
+        auc = m["sbert-cosine"]["roc_auc"]
+        assert isinstance(auc["value"], float) and len(auc["ci"]) == 2 and auc["level"] == 0.95 and auc["resamples"] == 100
+        inc = m["sbert-cosine"]["incremental_auc_over_popularity"]
+        assert 0 <= inc["p_value"] <= 1 and inc["ci"][0] <= inc["value"] <= inc["ci"][1]
+        assert [s["stratum"] for s in m["bm25"]["by_popularity_stratum"]] == ["head", "torso", "tail"]
+        assert m["sbert-cosine"]["threshold"] == picks["sbert-cosine"]["threshold"]
+        print("ok")
+        """
+        let py = try Self.python(script, out.appendingPathComponent("report.json").path)
+        #expect(py.status == 0 && py.stdout.contains("ok"), "\(py.stderr)")
+
+        // Selecting and reporting on the same part is refused.
+        let bad = dir.appendingPathComponent("sweep-valid")
+        let e = try CLI.run("validate-rewards", args + ["--sweep", "--part", "valid", "--out", bad.path])
+        #expect(e.status != 0 && e.stderr.contains("--sweep selects on the valid part"), "\(e.stderr)")
     }
 }

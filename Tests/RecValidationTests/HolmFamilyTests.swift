@@ -96,6 +96,6 @@ private func handHolm(_ p: [Double]) -> [Double] {
         #expect(terminal.contains("against the no-rationale control centroid-cosine") && terminal.contains("against ELLM's sbert-cosine"))
         let json = try JSONSerialization.jsonObject(with: try ValidationReportWriter.json(r)) as! [String: Any]
         let first = (json["comparisons"] as! [[String: Any]])[0]
-        #expect(first["family"] as? String == "vs-control" && first["familySize"] as? Int == 3)
+        #expect(first["family"] as? String == "vs-control" && first["family_size"] as? Int == 3)  // report.json schema 2: snake_case
     }
 }

@@ -46,7 +46,7 @@ func monotoneSetup(users: Int = 40, perUser: Int = 6) -> ScoringSetup {
         #expect(ndcgTest.permutation!.pValue.value! < 0.01)
         // Files: every number of the table is in the summary CSV, and the JSON parses.
         let files = try ValidationReportWriter.files(r)
-        #expect(Set(files.keys) == ["pairs.csv", "summary.csv", "report.md", "report.html", "report.json"])
+        #expect(Set(files.keys) == ["pairs.csv", "summary.csv", "report.md", "report.html", "report.json", "incremental-auc.svg", "popularity-strata-auc.svg"])
         let summary = String(decoding: files["summary.csv"]!, as: UTF8.self)
         #expect(summary.contains("popularity,roc_auc,1.0,"))
         _ = try JSONSerialization.jsonObject(with: files["report.json"]!)

@@ -10,6 +10,7 @@ import RecRewards
 import RecValidation
 
 extension RewardPayout: ExpressibleByArgument {}
+extension SelectionCriterion: ExpressibleByArgument {}
 
 /// `validate-rewards`: does a reward computed from rationales agree with what users rate highly,
 /// and which description distance measures it best?
@@ -28,8 +29,13 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         NDCG@k and Recall@k of each user's held-out items ranked by score, the ELLM reward's precision/recall \
         and a threshold sweep, 95 % cluster-bootstrap intervals over users, and paired tests of every metric \
         against the no-rationale control (--baseline) and against ELLM's metric (--ellm-metric), Holm-corrected \
-        within each of those two families. Outputs: a terminal table and a run folder (pairs.csv, \
-        summary.csv, report.md, report.json, report.html).
+        within each of those two families. Each metric's value beyond popularity: the cross-fitted AUC gain of \
+        "liked ~ popularity + score" over "liked ~ popularity", Spearman's partial ρ given popularity, and both \
+        per item-popularity tercile (head, torso, tail). With --sweep, every metric's configurations (and, for \
+        --select-by reward-f1, the --sweep-thresholds) are scored on the valid part, the best by --select-by is \
+        picked per metric, and the report is on the test part with the picks. Outputs: a terminal table and a \
+        run folder (pairs.csv, summary.csv, report.md, report.json, report.html, incremental-auc.svg, \
+        popularity-strata-auc.svg, and sweep.csv with --sweep).
         """,
         version: "validate-rewards 0.1.0 (BLAS: OpenBLAS core \(BLASRuntime.coreName))"
     )
@@ -59,6 +65,17 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
     @Option(name: .customLong("batch-size"), help: "Encoder batch size.") var batchSize: Int = 32
     @Flag(name: .customLong("list-metrics"), help: "List the available metrics and exit.") var listMetrics = false
     @Flag(help: "No progress lines.") var quiet = false
+
+    // MARK: Popularity adjustment and selection on validation (issue 12) — options
+    @Option(name: .customLong("cross-fit-folds"), help: "Folds of users for the cross-fitted incremental AUC over popularity.")
+    var crossFitFolds: Int = 5
+    @Flag(help: "Pick each metric's configuration on the valid part (point estimates), then report on the test part with the picks.")
+    var sweep = false
+    @Option(name: .customLong("select-by"), help: "Criterion of --sweep: auc, incremental-auc, partial-spearman, ndcg, mean-user-spearman or reward-f1 (the only one that also tunes the threshold).")
+    var selectBy: SelectionCriterion = .auc
+    @Option(name: .customLong("sweep-thresholds"), help: "Comma-separated reward thresholds --sweep tries under --select-by reward-f1.")
+    var sweepThresholds: String = "p0.5,p0.75,p0.9,p0.95"
+    // MARK: end of issue-12 options
 
     /// The parser's starting point; use `main()` or `main(adding:)` rather than running one by hand.
     public init() {}
@@ -104,12 +121,29 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         guard let parsedThreshold = RewardThreshold(parsing: threshold) else {
             throw StoreError.invalidArgument("--threshold expects a number (absolute) or p0.9 / 90% (catalog percentile), got '\(threshold)'")
         }
+        // MARK: issue-12 option checks
+        guard crossFitFolds >= 2 else { throw StoreError.invalidArgument("--cross-fit-folds must be ≥ 2") }
+        if sweep && part == .valid {
+            throw StoreError.invalidArgument("--sweep selects on the valid part and reports on test; drop --part valid")
+        }
+        var parsedSweepThresholds: [RewardThreshold] = []
+        for t in sweepThresholds.split(separator: ",") {
+            guard let v = RewardThreshold(parsing: String(t)) else {
+                throw StoreError.invalidArgument("--sweep-thresholds expects comma-separated thresholds (0.5, p0.9, 90%), got '\(t)'")
+            }
+            parsedSweepThresholds.append(v)
+        }
+        if sweep && selectBy.tunesThreshold && parsedSweepThresholds.isEmpty {
+            throw StoreError.invalidArgument("--select-by \(selectBy.rawValue) needs at least one --sweep-thresholds value")
+        }
+        // MARK: end of issue-12 option checks
         let registry = ToolMetrics.registry
         var chosen = try registry.metrics(named: metrics)
         if !chosen.contains(where: { $0.name == baseline }) {
             chosen.append(try registry.metric(named: baseline))
         }
-        if case .absolute(let t) = parsedThreshold {
+        for candidate in [parsedThreshold] + (sweep && selectBy.tunesThreshold ? parsedSweepThresholds : []) {
+            guard case .absolute(let t) = candidate else { continue }
             for m in chosen where m.usesRationales {
                 if let r = m.range, !r.contains(t) { throw MetricError.thresholdOutOfRange(metric: m.name, threshold: t, range: r) }
             }
@@ -127,7 +161,8 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
             throw StoreError.invalidArgument("rationale run \(runRecord.id) (\(runRecord.reasoner)) holds no rationales; generate them with `rec-data rationales --dataset \(dataset) --split \(split) --reasoner \(reasoner)`")
         }
 
-        let needs = chosen.reduce(MetricNeeds()) { $0.union($1.needs) }
+        // --sweep scores every configuration of every metric: prepare what any of them needs.
+        let needs = (sweep ? chosen.flatMap { $0.sweepConfigurations } : chosen).reduce(MetricNeeds()) { $0.union($1.needs) }
         var encoder: BERTSentenceEncoder?
         if needs.contains(.sentenceEmbeddings) || needs.contains(.tokenEmbeddings) {
             encoder = try encoderOptions.makeBERTEncoder()
@@ -150,9 +185,22 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         config.seed = seed
         config.encoder = encoder?.modelID
         config.likeThreshold = d.scale.likeThreshold
-        let report = try RewardValidation.run(setup: setup, metrics: chosen, configuration: config, showProgress: !quiet)
+        // MARK: issue 12 — popularity adjustment and selection on validation
+        config.crossFitFolds = crossFitFolds
+        let report: RewardValidationReport
+        if sweep {
+            let validation = try ScoringSetup.load(store: store, dataset: dataset, split: split, heldOut: .valid, rationales: rationales,
+                                                   needs: needs, encoders: .init(sentence: encoder, tokens: encoder, batchSize: batchSize),
+                                                   seed: seed, showProgress: !quiet)
+            report = try RewardValidation.runSelected(validation: validation, test: setup, metrics: chosen,
+                                                      thresholds: parsedSweepThresholds, criterion: selectBy,
+                                                      configuration: config, showProgress: !quiet)
+        } else {
+            report = try RewardValidation.run(setup: setup, metrics: chosen, configuration: config, showProgress: !quiet)
+        }
+        // MARK: end of issue 12
         try ValidationReportWriter.write(report, to: folder)
         print(ValidationReportWriter.terminal(report))
-        print("report: \(folder.path)/report.html (also report.md, report.json, summary.csv, pairs.csv) — \(String(format: "%.1f", report.seconds)) s of statistics")
+        print("report: \(folder.path)/report.html (also report.md, report.json, summary.csv, pairs.csv, *.svg\(report.selection == nil ? "" : ", sweep.csv")) — \(String(format: "%.1f", report.seconds)) s of statistics")
     }
 }

@@ -84,6 +84,32 @@ public struct BootstrapReplicates: Sendable {
         Self.summarise(point: points[s], replicates: replicates[s], jackknife: jackknife?[s], configuration)
     }
 
+    /// A statistic that is a function of other statistics on the same resamples (a partial
+    /// correlation from three correlations): `f` combines their values on the original sample, on
+    /// every resample and on every jackknife sample; wherever an input is undefined, so is the
+    /// result. Cheaper than bootstrapping the combination as a statistic of its own when the
+    /// inputs are bootstrapped anyway.
+    public func combined(_ inputs: [Int], _ f: ([Double]) -> Estimate) -> BootstrapEstimate {
+        var point: Estimate = .value(0)
+        var values: [Double] = []
+        for i in inputs {
+            guard let v = points[i].value else { point = points[i]; break }
+            values.append(v)
+        }
+        if point.isDefined { point = f(values) }
+        func column(_ table: [[Double?]], _ b: Int) -> Double? {
+            var v: [Double] = []
+            for i in inputs {
+                guard let x = table[i][b] else { return nil }
+                v.append(x)
+            }
+            return f(v).value
+        }
+        let reps = (0..<(replicates.first?.count ?? 0)).map { column(replicates, $0) }
+        let jack = jackknife.map { j in (0..<(j.first?.count ?? 0)).map { column(j, $0) } }
+        return Self.summarise(point: point, replicates: reps, jackknife: jack, configuration)
+    }
+
     /// Statistic `a` minus statistic `b`, paired over the same resamples.
     public func difference(_ a: Int, _ b: Int) -> PairedDifference {
         let point: Estimate
