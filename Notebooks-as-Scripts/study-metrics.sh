@@ -39,7 +39,8 @@ progress() {
 
 validate() {  # dataset split reasoner seed folder
     "$VR" --db "$DB" --dataset "$1" --split "$2" --reasoner "$3" --seed "$4" --metrics "$METRICS" \
-        --sweep --select-by auc --bootstrap "$BOOT" --quiet --out "$OUT/$5" >"$OUT/$5.log" 2>&1 \
+        --sweep --select-by auc --compare learned-both/learned-history --compare learned-bilinear/learned-history \
+        --bootstrap "$BOOT" --quiet --out "$OUT/$5" >"$OUT/$5.log" 2>&1 \
         || { echo "validate-rewards failed for $5; see $OUT/$5.log" >&2; tail -5 "$OUT/$5.log" >&2; exit 1; }
     progress "$5"
 }

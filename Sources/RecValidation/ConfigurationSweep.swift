@@ -168,7 +168,8 @@ extension RewardValidation {
     /// Selection on validation, report on test: sweeps `metrics` on `validation`, then runs the
     /// normal validation once on `test` with each metric's picked configuration (and, when the
     /// criterion tunes it, its picked threshold as a per-metric override). The references
-    /// (`baseline`, `ellmMetric`) follow their metric's pick, so the paired tests still find them.
+    /// (`baseline`, `ellmMetric`, requested comparisons) follow their metric's pick, so the paired
+    /// tests still find them.
     public static func runSelected(validation: ScoringSetup, test: ScoringSetup, metrics: [any DescriptionDistance],
                                    thresholds: [RewardThreshold], criterion: SelectionCriterion,
                                    configuration: RewardValidationConfiguration, showProgress: Bool = true) throws -> RewardValidationReport {
@@ -189,6 +190,10 @@ extension RewardValidation {
             if let t = p.threshold { config.thresholdOverrides[v.name] = t }
             if config.baseline == m.name { config.baseline = v.name }
             if config.ellmMetric == m.name { config.ellmMetric = v.name }
+            for k in config.requestedComparisons.indices {
+                if config.requestedComparisons[k].a == m.name { config.requestedComparisons[k].a = v.name }
+                if config.requestedComparisons[k].b == m.name { config.requestedComparisons[k].b = v.name }
+            }
         }
         config.metrics = chosen.map(\.name)
         var report = try run(setup: test, metrics: chosen, configuration: config, showProgress: showProgress)

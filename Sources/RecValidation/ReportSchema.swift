@@ -65,6 +65,7 @@ public enum ValidationReportSchema {
             "permutations": c.permutations, "baseline": c.baseline, "ellm_metric": c.ellmMetric,
             "seed": c.seed, "encoder": c.encoder.map { $0 as Any } ?? NSNull(), "like_threshold": number(c.likeThreshold),
             "cross_fit_folds": c.crossFitFolds,
+            "requested_comparisons": c.requestedComparisons.map { [$0.a, $0.b] },
         ]
     }
 

@@ -29,6 +29,10 @@ public struct RewardValidationConfiguration: Sendable, Codable, Hashable {
     public var baseline: String = "centroid-cosine"
     /// ELLM's own metric, the second reference every metric is tested against (family "vs-ellm").
     public var ellmMetric: String = "sbert-cosine"
+    /// Further pairs (A, B) to test A − B on, in their own Holm family "requested" — for the
+    /// questions the two standard families do not ask, such as `learned-both` against
+    /// `learned-history` (does the rationale add to the history it was written from?).
+    public var requestedComparisons: [ComparisonRequest] = []
     public var seed: UInt64 = 1
     /// Identity of the sentence encoder (its model id), when one was used.
     public var encoder: String?
@@ -47,6 +51,13 @@ public struct RewardValidationConfiguration: Sendable, Codable, Hashable {
         self.reasoner = reasoner
         self.metrics = metrics
     }
+}
+
+/// A paired comparison asked for by name: metric `a` against metric `b`.
+public struct ComparisonRequest: Sendable, Codable, Hashable {
+    public var a: String
+    public var b: String
+    public init(a: String, b: String) { self.a = a; self.b = b }
 }
 
 /// One metric's agreement with held-out ratings.
@@ -249,7 +260,8 @@ public enum RewardValidation {
         // metrics) would over-correct the tests the question needs.
         var comparisons: [MetricComparison] = []
         let names = metrics.map(\.name)
-        let plan = comparisonPlan(metrics: names, baseline: configuration.baseline, ellm: configuration.ellmMetric)
+        let plan = comparisonPlan(metrics: names, baseline: configuration.baseline, ellm: configuration.ellmMetric,
+                                  requested: configuration.requestedComparisons)
         // The sign-flip tests are permutations × users each, one per planned pair: spread them over
         // the cores (each has its own seeded stream, so the order of work does not matter).
         let permutationTests = WorkSlots<PermutationTestResult>(count: plan.count)
@@ -298,6 +310,8 @@ extension RewardValidation {
     public static let controlFamily = "vs-control"
     /// Family name of the metric-vs-ELLM tests.
     public static let ellmFamily = "vs-ellm"
+    /// Family name of the pairs asked for with `requestedComparisons` (`--compare A/B`).
+    public static let requestedFamily = "requested"
     /// Family name of the tests of each metric's incremental AUC over popularity.
     public static let popularityFamily = "over-popularity"
 
@@ -306,11 +320,18 @@ extension RewardValidation {
     /// against it. With k metrics including both references each family holds k − 1 tests; the
     /// baseline-vs-ELLM pair appears in both, since it answers both questions. A reference that is
     /// not among the metrics has no family.
-    public static func comparisonPlan(metrics: [String], baseline: String, ellm: String) -> [(family: String, a: Int, b: Int)] {
+    /// `requested` pairs follow in family "requested" (a pair naming a metric not run is skipped;
+    /// `validate-rewards` refuses such names up front).
+    public static func comparisonPlan(metrics: [String], baseline: String, ellm: String,
+                                      requested: [ComparisonRequest] = []) -> [(family: String, a: Int, b: Int)] {
         var plan: [(family: String, a: Int, b: Int)] = []
         for (family, reference) in [(controlFamily, baseline), (ellmFamily, ellm)] {
             guard let r = metrics.firstIndex(of: reference) else { continue }
             for a in metrics.indices where a != r { plan.append((family, a, r)) }
+        }
+        for q in requested {
+            guard let a = metrics.firstIndex(of: q.a), let b = metrics.firstIndex(of: q.b), a != b else { continue }
+            plan.append((requestedFamily, a, b))
         }
         return plan
     }

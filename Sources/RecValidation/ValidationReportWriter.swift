@@ -52,6 +52,8 @@ public enum ValidationReportWriter {
         if !base.rows.isEmpty { s += "\npaired tests against the no-rationale control \(r.configuration.baseline) (Holm within this family, per statistic)\n" + TextTable.render(base) + "\n" }
         let ellm = comparisonTable(r, family: RewardValidation.ellmFamily)
         if !ellm.rows.isEmpty { s += "\npaired tests against ELLM's \(r.configuration.ellmMetric) (Holm within this family, per statistic)\n" + TextTable.render(ellm) + "\n" }
+        let requested = comparisonTable(r, family: RewardValidation.requestedFamily)
+        if !requested.rows.isEmpty { s += "\npaired tests requested with --compare (Holm within this family, per statistic)\n" + TextTable.render(requested) + "\n" }
         s += "\n" + popularityNote(r) + "\n" + TextTable.render(popularityTable(r)) + "\n"
         s += "\nby item popularity (" + strataNote(r) + ")\n" + TextTable.render(strataTable(r)) + "\n"
         if let sel = r.selection {
@@ -180,7 +182,7 @@ public enum ValidationReportWriter {
         s += "## Agreement with held-out ratings\n\n" + MarkdownTable.render(mainTable(r)) + "\n"
         let rewards = rewardTable(r)
         if !rewards.rows.isEmpty { s += "\n## ELLM reward as a prediction of liked\n\n" + MarkdownTable.render(rewards) + "\n" }
-        s += "\n## Paired tests\n\nHolm's correction runs within each family and statistic, m in brackets: `vs-control` tests every metric against \(r.configuration.baseline), `vs-ellm` against \(r.configuration.ellmMetric).\n\n" + MarkdownTable.render(comparisonTable(r)) + "\n"
+        s += "\n## Paired tests\n\nHolm's correction runs within each family and statistic, m in brackets: `vs-control` tests every metric against \(r.configuration.baseline), `vs-ellm` against \(r.configuration.ellmMetric)\(r.configuration.requestedComparisons.isEmpty ? "" : ", `requested` the pairs of --compare").\n\n" + MarkdownTable.render(comparisonTable(r)) + "\n"
         s += "\n## Beyond popularity\n\n" + popularityNote(r) + "\n\n" + MarkdownTable.render(popularityTable(r)) + "\n"
         s += "\n### By item popularity\n\n" + strataNote(r) + "\n\n" + MarkdownTable.render(strataTable(r)) + "\n"
         s += "\n![incremental AUC](incremental-auc.svg)\n\n![AUC by popularity stratum](popularity-strata-auc.svg)\n"

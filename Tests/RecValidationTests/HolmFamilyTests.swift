@@ -68,6 +68,16 @@ private func handHolm(_ p: [Double]) -> [Double] {
         #expect(RewardValidation.comparisonPlan(metrics: ["bm25", "random"], baseline: "random", ellm: "sbert-cosine").count == 1)
     }
 
+    @Test func requestedPairsFormTheirOwnFamily() {
+        let names = ["learned-both", "learned-history", "sbert-cosine", "centroid-cosine"]
+        let plan = RewardValidation.comparisonPlan(metrics: names, baseline: "centroid-cosine", ellm: "sbert-cosine",
+                                                   requested: [ComparisonRequest(a: "learned-both", b: "learned-history"),
+                                                               ComparisonRequest(a: "learned-both", b: "not-run")])
+        let requested = plan.filter { $0.family == RewardValidation.requestedFamily }
+        #expect(requested.count == 1 && names[requested[0].a] == "learned-both" && names[requested[0].b] == "learned-history")
+        #expect(plan.count == 3 + 3 + 1)
+    }
+
     @Test func aValidationRunReportsBothFamiliesWithHolmWithinEach() throws {
         let metrics: [any DescriptionDistance] = [PopularityScore(), RandomScore(),
                                                   NamedControl(name: "sbert-cosine", weight: 1),

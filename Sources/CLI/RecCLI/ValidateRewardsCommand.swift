@@ -59,6 +59,9 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
     @Option(help: "The no-rationale control every metric is tested against (Holm family vs-control).") var baseline: String = "centroid-cosine"
     @Option(name: .customLong("ellm-metric"), help: "ELLM's metric, every other metric's second reference (Holm family vs-ellm) when it is among --metrics.")
     var ellmMetric: String = "sbert-cosine"
+    @Option(name: .customLong("compare"), parsing: .singleValue,
+            help: "A further paired test A/B (metric A against metric B, both among --metrics), in its own Holm family 'requested'; repeatable.")
+    var compare: [String] = []
     @Option(help: "Seed for bootstrap, permutations, sampling and the random control.") var seed: UInt64 = 1
     @Option(help: "Run folder (default: runs/validate-rewards/DATASET-SPLIT-REASONER-seedN, REASONER being the reasoner of the run used, also under --run).") var out: String?
     @OptionGroup var encoderOptions: EncoderOptions
@@ -182,6 +185,14 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         config.permutations = permutations
         config.baseline = baseline
         config.ellmMetric = ellmMetric
+        config.requestedComparisons = try compare.map { text in
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, let a = parts.first, let b = parts.last,
+                  chosen.contains(where: { $0.name == a }), chosen.contains(where: { $0.name == b }), a != b else {
+                throw ValidationError("--compare expects A/B with two different metrics of --metrics (got '\(text)'; metrics: \(chosen.map(\.name).joined(separator: ", ")))")
+            }
+            return ComparisonRequest(a: a, b: b)
+        }
         config.seed = seed
         config.encoder = encoder?.modelID
         config.likeThreshold = d.scale.likeThreshold
