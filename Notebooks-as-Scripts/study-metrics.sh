@@ -10,7 +10,7 @@
 # (Docs/figures/study.md) and the figure (Docs/figures/study.svg).
 #
 # Environment: STUDY_OUT (runs/study), STUDY_SEEDS ("1 2 3"), STUDY_BOOTSTRAP (1000),
-# STUDY_METRICS (the list below). Data and the model come from the cache (REC_CACHE_DIR); item
+# STUDY_METRICS (the list below), STUDY_BIN (a folder with prebuilt release tools). Data and the model come from the cache (REC_CACHE_DIR); item
 # embeddings are cached in the study's store, so a rerun only recomputes the validations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +23,13 @@ DB="$OUT/study.sqlite"
 mkdir -p "$OUT"
 start=$(date +%s)
 
-swift build -c release --product rec-data >&2
-swift build -c release --product validate-rewards >&2
-BIN="$(swift build -c release --show-bin-path)"
+if [ -n "${STUDY_BIN:-}" ]; then
+    BIN="$STUDY_BIN"   # prebuilt rec-data and validate-rewards (e.g. copied aside while the tree changes)
+else
+    swift build -c release --product rec-data >&2
+    swift build -c release --product validate-rewards >&2
+    BIN="$(swift build -c release --show-bin-path)"
+fi
 RD="$BIN/rec-data"; VR="$BIN/validate-rewards"
 
 runs_total=$(( $(wc -w <<<"$SEEDS") * 5 ))
