@@ -13,13 +13,13 @@ import Testing
     static var trials: Int { Int(ProcessInfo.processInfo.environment["REC_FAULT_TRIALS"] ?? "") ?? 10 }
     static var seed: UInt64 { UInt64(ProcessInfo.processInfo.environment["REC_FAULT_SEED"] ?? "") ?? 14 }
 
-    struct Writer {
+    struct Writer: Sendable {
         var name: String
         /// Commands that build the store the writer starts from (run once, before the trials).
-        var setup: (String) -> [[String]]
+        var setup: @Sendable (String) -> [[String]]
         /// The writer; rerunning it after a kill must finish the job (`--replace` where a second
         /// run would otherwise refuse an existing dataset or split).
-        var command: (String) -> [String]
+        var command: @Sendable (String) -> [String]
     }
 
     static let writers: [Writer] = [
@@ -49,7 +49,6 @@ import Testing
             if FileManager.default.fileExists(atPath: base) { try FileManager.default.copyItem(atPath: base, toPath: p) }
             return p
         }
-        #expect(!FileManager.default.fileExists(atPath: base + "-wal"))
 
         // The uninterrupted result, and how long it takes.
         let reference = try fresh("reference.sqlite")
@@ -78,7 +77,8 @@ import Testing
             let rerun = try CLI.run("rec-data", writer.command(db))
             #expect(rerun.status == 0, "\(writer.name) trial \(trial) (kill at \(String(format: "%.2f", delay)) s): rerun failed: \(rerun.stderr)")
             let got = try StoreDump.dump(db)
-            #expect(got == expected, "\(writer.name) trial \(trial) (kill at \(String(format: "%.2f", delay)) s):\n\(StoreDump.differences(expected, got))")
+            let same = got == expected
+            #expect(same, "\(writer.name) trial \(trial) (kill at \(String(format: "%.2f", delay)) s):\n\(StoreDump.differences(expected, got))")
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
         }
         print("fault injection: \(writer.name): \(Self.trials) trials (\(killedWhileRunning) killed mid-run), uninterrupted run \(String(format: "%.2f", duration)) s, \(String(format: "%.1f", Date().timeIntervalSince(started))) s in all")

@@ -74,6 +74,9 @@ public final class RatingStore: Sendable {
             // synchronous only matters to writers; temp_store is per connection and writes no file.
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;")
         }
+        if !readOnly && RatingStore.markedReadOnly(path) {
+            throw StoreError.cannotOpen(path: path, reason: "this command writes to the store but the file or its folder is marked read-only (no write permission); run it on a writable copy, or use a reading command (list, stats, export, rationales-show, validate-rewards, rec-train)")
+        }
         let openPath = readOnly && RatingStore.folderIsReadOnly(path) ? RatingStore.immutableURI(path) : path
         do {
             pool = try DatabasePool(path: openPath, configuration: config)
@@ -89,6 +92,15 @@ public final class RatingStore: Sendable {
         } catch let e as DatabaseError {
             throw RatingStore.openingError(e, path: path, readOnly: readOnly)
         }
+    }
+
+    /// Copies the WAL's committed pages into the database file and empties the WAL (best effort:
+    /// a busy checkpoint is left to SQLite's automatic ones). A side writer opened next to a
+    /// read-only store calls it: the read-only connection closes last and cannot checkpoint, so
+    /// without it the new rows would stay in `-wal` and a copy of the file alone would lack them.
+    public func checkpoint() {
+        guard !isReadOnly else { return }
+        try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     }
 
     /// Applies a higher layer's migrations to this store, or, read-only, checks that none is
@@ -124,7 +136,24 @@ public final class RatingStore: Sendable {
         let fm = FileManager.default
         let permissions = ((try? fm.attributesOfItem(atPath: folder))?[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
         let readOnly = !fm.isWritableFile(atPath: folder) || permissions & 0o222 == 0
-        return readOnly && !fm.fileExists(atPath: path + "-wal") && !fm.fileExists(atPath: path + "-journal")
+        return readOnly && !hasContent(path + "-wal") && !hasContent(path + "-journal")
+    }
+
+    static func hasContent(_ path: String) -> Bool {
+        (((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0) > 0
+    }
+
+    /// Whether the file at `path` (if it exists) or its folder has no write permission bit: the
+    /// owner marked the store read-only, and a writable open refuses it even where the process
+    /// could write anyway (root ignores permission bits).
+    static func markedReadOnly(_ path: String) -> Bool {
+        let fm = FileManager.default
+        func noWriteBits(_ p: String) -> Bool {
+            guard let mode = (try? fm.attributesOfItem(atPath: p))?[.posixPermissions] as? NSNumber else { return false }
+            return mode.intValue & 0o222 == 0
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        return noWriteBits(path) || noWriteBits(dir.isEmpty ? "." : dir)
     }
 
     /// `file:` URI of `path` with `immutable=1` (SQLite then takes no locks and needs no -shm).

@@ -171,6 +171,7 @@ public struct EmbeddingCache: Sendable {
             progress?.advance(by: chunk.reduce(0) { $0 + multiplicity[$1] })
             start += chunkSize
         }
+        if writer !== store { writer.checkpoint() }
         // Duplicated texts take the vector of their first occurrence, copied row to row inside one
         // buffer (distinct rows never overlap).
         out.storage.withUnsafeMutableBufferPointer { buf in
@@ -226,6 +227,7 @@ public struct EmbeddingCache: Sendable {
             progress?.advance(by: chunk.reduce(0) { $0 + multiplicity[keys[$1]]! })
             start += chunkSize
         }
+        if writer !== store { writer.checkpoint() }
         progress?.finish()
         return keys.map { byKey[$0]! }
     }
