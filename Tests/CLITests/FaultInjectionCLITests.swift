@@ -24,11 +24,11 @@ import Testing
 
     static let writers: [Writer] = [
         Writer(name: "import", setup: { _ in [] },
-               command: { ["synth", "--db", $0, "--seed", "9", "--users", "150", "--items", "200", "--replace", "--quiet"] }),
-        Writer(name: "split", setup: { db in [["synth", "--db", db, "--seed", "9", "--users", "150", "--items", "200", "--quiet"]] },
+               command: { ["synth", "--db", $0, "--seed", "9", "--users", "600", "--items", "400", "--replace", "--quiet"] }),
+        Writer(name: "split", setup: { db in [["synth", "--db", db, "--seed", "9", "--users", "600", "--items", "400", "--quiet"]] },
                command: { ["split", "--db", $0, "--dataset", "synth-9", "--name", "r", "--method", "random", "--replace"] }),
         Writer(name: "rationales", setup: { db in
-                   [["synth", "--db", db, "--seed", "9", "--users", "150", "--items", "200", "--quiet"],
+                   [["synth", "--db", db, "--seed", "9", "--users", "600", "--items", "400", "--quiet"],
                     ["split", "--db", db, "--dataset", "synth-9", "--name", "r", "--method", "random"]] },
                command: { ["rationales", "--db", $0, "--dataset", "synth-9", "--split", "r", "--reasoner", "aspect", "--quiet"] }),
         Writer(name: "embed", setup: { db in [["synth", "--db", db, "--seed", "9", "--users", "20", "--items", "300", "--quiet"]] },
@@ -59,7 +59,7 @@ import Testing
         let expected = try StoreDump.dump(reference)
 
         var rng = SplitMix64(seed: Self.seed &+ UInt64(writerIndex) &* 0x9E37_79B9_7F4A_7C15)
-        var killedWhileRunning = 0
+        var killedWhileRunning = 0, killedWhileWriting = 0
         for trial in 0..<Self.trials {
             let db = try fresh("trial-\(trial).sqlite")
             let delay = Double.random(in: 0...(1.2 * duration), using: &rng)
@@ -68,6 +68,10 @@ import Testing
             if p.isRunning { killedWhileRunning += 1 }
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
+            // A WAL with content left behind: the kill hit a process that had the store open.
+            if ((try? FileManager.default.attributesOfItem(atPath: db + "-wal"))?[.size] as? NSNumber)?.intValue ?? 0 > 0 {
+                killedWhileWriting += 1
+            }
             // Whatever the kill left, reading works (if the file exists at all).
             if FileManager.default.fileExists(atPath: db) {
                 let list = try CLI.run("rec-data", ["list", "--db", db])
@@ -81,7 +85,7 @@ import Testing
             #expect(same, "\(writer.name) trial \(trial) (kill at \(String(format: "%.2f", delay)) s):\n\(StoreDump.differences(expected, got))")
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
         }
-        print("fault injection: \(writer.name): \(Self.trials) trials (\(killedWhileRunning) killed mid-run), uninterrupted run \(String(format: "%.2f", duration)) s, \(String(format: "%.1f", Date().timeIntervalSince(started))) s in all")
+        print("fault injection: \(writer.name): \(Self.trials) trials (\(killedWhileRunning) killed mid-run; \(killedWhileWriting) kills left a WAL with content), uninterrupted run \(String(format: "%.2f", duration)) s, \(String(format: "%.1f", Date().timeIntervalSince(started))) s in all")
         try? FileManager.default.removeItem(at: dir)
     }
 }
