@@ -97,6 +97,19 @@ import Testing
         #expect(r.stderr.contains(db) && r.stderr.contains("another process") && r.stderr.contains("REC_BUSY_TIMEOUT"), "\(r.stderr)")
     }
 
+    /// The issue's `split` during a long import: the split waits for the import's transaction,
+    /// says on stderr what it waits for, and then succeeds.
+    @Test func aWriterWaitsForALongTransactionAndSaysSo() throws {
+        let dir = try CLI.temporaryDirectory()
+        let db = dir.appendingPathComponent("rec.sqlite").path
+        #expect(try CLI.run("rec-data", ["synth", "--db", db, "--seed", "3", "--users", "20", "--items", "30", "--quiet"]).status == 0)
+        let holder = try DatabaseHolder(path: db)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 3) { holder.release() }
+        let r = try CLI.run("rec-data", ["split", "--db", db, "--dataset", "synth-3", "--name", "lo"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("waiting for another process that is writing to \(db)"), "\(r.stderr)")
+    }
+
     /// The "done when": a store copied to a read-only folder (file 444, folder 555) works
     /// for every reading command without changing a byte.
     @Test func readingCommandsLeaveAReadOnlyStoreByteForByte() throws {

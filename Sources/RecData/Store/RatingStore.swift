@@ -90,6 +90,9 @@ public final class RatingStore: Sendable {
                 try Schema.migrations.apply(to: pool)
             }
         } catch let e as DatabaseError {
+            if openPath != path && e.resultCode == .SQLITE_CANTOPEN {
+                throw StoreError.cannotOpen(path: path, reason: "its folder is read-only, so it is opened as an immutable file, which needs an SQLite built with URI filenames (SQLITE_USE_URI); this one was not (\(e.resultCode)); copy the store to a writable folder")
+            }
             throw RatingStore.openingError(e, path: path, readOnly: readOnly)
         }
     }
@@ -170,15 +173,15 @@ public final class RatingStore: Sendable {
     }
 
     /// Waits for another process's write transaction instead of failing after a fixed 30 s (an
-    /// import holds the write lock for its whole length): retries every 20 ms, says on stderr every
-    /// 10 s who it waits for, and gives up after `$REC_BUSY_TIMEOUT` seconds (default 600), when
+    /// import holds the write lock for its whole length): retries every 20 ms, says on stderr after
+    /// 2 s and then every 10 s what it waits for, and gives up after `$REC_BUSY_TIMEOUT` seconds (default 600), when
     /// the caller gets SQLite's "database is locked" (the tools explain it, `describeStoreError`).
     static func waitingBusyMode(path: String) -> Database.BusyMode {
         let limit = Double(ProcessInfo.processInfo.environment["REC_BUSY_TIMEOUT"] ?? "") ?? 600
         return .callback { tries in
             let waited = Double(tries) * 0.02
             if waited >= limit { return false }
-            if tries > 0 && tries % 500 == 0 {
+            if tries == 100 || (tries > 0 && tries % 500 == 0) {
                 FileHandle.standardError.write(Data("waiting for another process that is writing to \(path) (\(Int(waited)) s so far; giving up after \(Int(limit)) s, set by $REC_BUSY_TIMEOUT)\n".utf8))
             }
             Thread.sleep(forTimeInterval: 0.02)
