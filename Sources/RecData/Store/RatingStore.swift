@@ -13,6 +13,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case cannotOpen(path: String, reason: String)
     /// A read-only open met a store whose `layer` tables need migrations it may not apply.
     case needsUpgrade(path: String, layer: String, pending: [String])
+    /// A reading command met a store it may not write that lacks something it would have to
+    /// store (`needs` says what).
+    case readOnly(path: String, needs: String)
     /// Another process held the write lock longer than the wait allows.
     case busy(path: String, detail: String)
 
@@ -31,6 +34,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "cannot open the store \(path): \(reason)"
         case let .needsUpgrade(path, layer, pending):
             return "the store \(path) needs an upgrade of its \(layer) tables (pending: \(pending.joined(separator: ", "))) and reading commands never change a store; run `rec-data upgrade --db \(path)` on a writable copy, then this command again"
+        case let .readOnly(path, needs):
+            return "the store \(path) cannot be written, but \(needs); run this command once on a writable copy of the store (it caches what it computes; `rec-data embed` caches the item texts), then the read-only copy has everything"
         case let .busy(path, detail):
             return "the store \(path) stayed locked by another process that is writing to it (an import, split, rationales or embed on the same --db) (\(detail)); wait for that command to finish and run this one again, or raise $REC_BUSY_TIMEOUT (seconds, default 600)"
         }

@@ -35,8 +35,11 @@ public struct EmbeddingCache: Sendable {
             let w = try RatingStore(path: store.path)
             try w.migrate(EmbeddingCache.migrations)
             return w
-        } catch {
-            throw StoreError.cannotOpen(path: store.path, reason: "\(missing) texts are not in its embedding cache for model \(model) and it cannot be written to add them (\(error)); run `rec-data embed` (and for token metrics `rec-data embed --tokens`) on a writable copy first")
+        } catch let e as StoreError {
+            // The opening error says why the file cannot be written; the advice is what to do here.
+            var why = "\(e)"
+            if case .cannotOpen(_, let reason) = e { why = reason.components(separatedBy: ";").first ?? reason }
+            throw StoreError.readOnly(path: store.path, needs: "\(missing) texts are not in its embedding cache for model \(model) (opening it for writing: \(why))")
         }
     }
 
