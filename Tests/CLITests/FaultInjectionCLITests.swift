@@ -88,6 +88,51 @@ import Testing
         print("fault injection: \(writer.name): \(Self.trials) trials (\(killedWhileRunning) killed mid-run; \(killedWhileWriting) kills left a WAL with content), uninterrupted run \(String(format: "%.2f", duration)) s, \(String(format: "%.1f", Date().timeIntervalSince(started))) s in all")
         try? FileManager.default.removeItem(at: dir)
     }
+
+    /// `rec-train` writes checkpoints into `--out` (not the store): killed at random and rerun with
+    /// `--resume`, it ends with the results and learning curve of an uninterrupted run. The store
+    /// is opened read-only; the hashing encoder's vectors are cached by the reference run, so the
+    /// killed runs only read it.
+    @Test func killedTrainingResumesToTheSameResults() throws {
+        let started = Date()
+        let dir = try CLI.temporaryDirectory()
+        let db = dir.appendingPathComponent("rec.sqlite").path
+        for args in [["synth", "--db", db, "--seed", "4", "--users", "40", "--items", "60", "--quiet"],
+                     ["split", "--db", db, "--dataset", "synth-4", "--name", "random", "--method", "random", "--ratios", "0.7,0.1,0.2"]] {
+            let r = try CLI.run("rec-data", args)
+            #expect(r.status == 0, "setup \(args): \(r.stderr)")
+        }
+        func command(_ out: URL) -> [String] {
+            ["--db", db, "--dataset", "synth-4", "--split", "random", "--rationales", "none", "--reward", "count-novelty",
+             "--encoder", "hashing", "--pretrain-steps", "700", "--finetune-steps", "700", "--checkpoint-every", "50",
+             "--eval-users", "5", "--quiet", "--out", out.path]
+        }
+        func outcome(_ out: URL) throws -> [String] {
+            try ["results.json", "metrics.csv"].map { try String(contentsOf: out.appendingPathComponent($0), encoding: .utf8) }
+        }
+        let reference = dir.appendingPathComponent("reference")
+        let t0 = Date()
+        let full = try CLI.run("rec-train", command(reference))
+        let duration = Date().timeIntervalSince(t0)
+        #expect(full.status == 0, "\(full.stderr)")
+        let expected = try outcome(reference)
+        var rng = SplitMix64(seed: Self.seed &+ 99)
+        var killedWhileRunning = 0
+        for trial in 0..<Self.trials {
+            let out = dir.appendingPathComponent("trial-\(trial)")
+            let delay = Double.random(in: 0...(1.2 * duration), using: &rng)
+            let p = try CLI.start("rec-train", command(out))
+            Thread.sleep(forTimeInterval: delay)
+            if p.isRunning { killedWhileRunning += 1 }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let rerun = try CLI.run("rec-train", command(out) + ["--resume"])
+            #expect(rerun.status == 0, "trial \(trial) (kill at \(String(format: "%.2f", delay)) s): \(rerun.stderr)")
+            #expect(try outcome(out) == expected, "trial \(trial) (kill at \(String(format: "%.2f", delay)) s): results differ")
+        }
+        print("fault injection: rec-train checkpoints: \(Self.trials) trials (\(killedWhileRunning) killed mid-run), uninterrupted run \(String(format: "%.2f", duration)) s, \(String(format: "%.1f", Date().timeIntervalSince(started))) s in all")
+        try? FileManager.default.removeItem(at: dir)
+    }
 }
 
 /// SplitMix64: the kill points of a seed are the same on every machine (this test target links
