@@ -164,6 +164,25 @@ import Testing
         #expect(w.status != 0 && w.stderr.contains(copy), "\(w.stderr)")
     }
 
+    /// `rec-data upgrade` applies what an older version left pending (here: a store from before
+    /// token embeddings), which reading commands leave alone.
+    @Test func upgradeAppliesPendingMigrations() throws {
+        let dir = try CLI.temporaryDirectory()
+        let db = dir.appendingPathComponent("rec.sqlite").path
+        #expect(try CLI.run("rec-data", ["upgrade", "--db", db]).status == 0)
+        do {
+            let queue = try DatabaseQueue(path: db)
+            try queue.write { db in
+                try db.execute(sql: "DROP TABLE token_embedding; DELETE FROM grdb_migrations WHERE identifier = 'embedding-v2-tokens'")
+            }
+        }
+        #expect(try CLI.run("rec-data", ["list", "--db", db]).status == 0)
+        #expect(try StoreDump.dump(db)["token_embedding"] == nil, "a reading command migrated")
+        let r = try CLI.run("rec-data", ["upgrade", "--db", db])
+        #expect(r.status == 0 && r.stdout.contains("up to date"), "\(r.stderr)")
+        #expect(try StoreDump.dump(db)["token_embedding"] == [])
+    }
+
     /// `--db` errors name the path (the issue: bare `SQLite error 14` and `SQLite error 26`).
     @Test func badDatabasePathsAreNamed() throws {
         let dir = try CLI.temporaryDirectory()
