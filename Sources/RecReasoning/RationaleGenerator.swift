@@ -7,6 +7,8 @@ import RecKit
 /// Resumable: the run is identified by (dataset, split, reasoner, model, prompt hash, mode, k),
 /// and users already stored in it are skipped, so rerunning after an interruption (Ctrl-C, a
 /// failed request, a crash) continues where it stopped without regenerating or duplicating.
+/// Two processes may generate the same run at once: each stores a user only if the other has not
+/// (`RationaleStore.save` returns false then), so they share the work and never collide.
 /// A failure for one user stops the run with an error naming the user and the attempts made;
 /// users finished before it stay committed and nothing of the failed user is written.
 public struct RationaleGenerator: Sendable {
@@ -64,6 +66,7 @@ public struct RationaleGenerator: Sendable {
         var usage = TokenUsage.zero
         var count = 0
         var generated = 0
+        var doneElsewhere = 0
         let reasoner = self.reasoner
         let store = self.store
         let runID = run.id
@@ -81,7 +84,13 @@ public struct RationaleGenerator: Sendable {
                 }
             }, receive: { index, output in
                 let user = todo[index]
-                try store.save(run: runID, userID: user.id, texts: output.texts, usage: output.usage, requests: output.requests)
+                // Another process generating the same run may have stored this user meanwhile:
+                // its answer stands and this one is dropped (counted as already done).
+                guard try store.save(run: runID, userID: user.id, texts: output.texts, usage: output.usage, requests: output.requests) else {
+                    doneElsewhere += 1
+                    progress.advance()
+                    return
+                }
                 usage += output.usage
                 count += output.rationales.count
                 generated += 1
@@ -95,7 +104,7 @@ public struct RationaleGenerator: Sendable {
             throw error
         }
         progress.finish()
-        return Summary(run: run, usersTotal: users.count, usersSkipped: users.count - todo.count, usersGenerated: generated,
+        return Summary(run: run, usersTotal: users.count, usersSkipped: users.count - todo.count + doneElsewhere, usersGenerated: generated,
                        rationales: count, usage: usage, seconds: Date().timeIntervalSince(start))
     }
 }

@@ -61,15 +61,21 @@ public struct StoredRationales: Sendable, Hashable {
 public final class RationaleStore: Sendable {
     public let store: RatingStore
 
-    /// Opens the rationale tables in `store`, creating them if needed.
+    /// Opens the rationale tables in `store`, creating them if needed (race-free against other
+    /// processes, `StoreMigrations`). On a read-only store nothing is created: a store without
+    /// the tables has no rationales (`ReasoningError.noRun` says how to generate them), and one
+    /// with older tables is refused with `StoreError.needsUpgrade`.
     public init(store: RatingStore) throws {
         self.store = store
-        try RationaleStore.migrator.migrate(store.pool)
+        let pending = try store.migrate(RationaleStore.migrations)
+        if pending.count == RationaleStore.migrations.steps.count {
+            throw ReasoningError.noRun("the store \(store.path) holds no rationales yet; generate them with `rec-data rationales`")
+        }
+        if !pending.isEmpty { throw StoreError.needsUpgrade(path: store.path, layer: "reasoning", pending: pending) }
     }
 
-    static var migrator: DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("reasoning-v1") { db in
+    static let migrations = StoreMigrations(layer: "reasoning", steps: [
+        ("reasoning-v1", { db in
             try db.execute(sql: """
                 CREATE TABLE rationale_run (
                     id INTEGER PRIMARY KEY,
@@ -106,9 +112,8 @@ public final class RationaleStore: Sendable {
                     FOREIGN KEY (run_id, user_id) REFERENCES rationale_user(run_id, user_id) ON DELETE CASCADE
                 );
                 """)
-        }
-        return m
-    }
+        }),
+    ])
 
     // MARK: Runs
 
@@ -168,20 +173,28 @@ public final class RationaleStore: Sendable {
 
     // MARK: Writing
 
-    /// Stores one user's rationales in one transaction. A user already done in the run is an error
-    /// (the unique key would reject it anyway); callers skip done users.
-    public func save(run: Int64, userID: Int64, texts: [String], usage: TokenUsage = .zero, requests: Int = 0) throws {
-        try store.pool.write { db in try Self.save(run: run, userID: userID, texts: texts, usage: usage, requests: requests, db) }
+    /// Stores one user's rationales in one transaction and returns true, or returns false and
+    /// writes nothing when the user is already done in the run — another process generating the
+    /// same run got there first (two `rec-data rationales` for one run share the work instead of
+    /// dying on the unique key; the first answer stored wins).
+    @discardableResult
+    public func save(run: Int64, userID: Int64, texts: [String], usage: TokenUsage = .zero, requests: Int = 0) throws -> Bool {
+        try store.pool.write { db in try Self.save(run: run, userID: userID, texts: texts, usage: usage, requests: requests, db, skipDone: true) }
     }
 
-    static func save(run: Int64, userID: Int64, texts: [String], usage: TokenUsage, requests: Int, _ db: Database) throws {
+    /// `skipDone` false (imports, all or nothing): a user already done is an error.
+    @discardableResult
+    static func save(run: Int64, userID: Int64, texts: [String], usage: TokenUsage, requests: Int, _ db: Database,
+                     skipDone: Bool = false) throws -> Bool {
         let now = Self.now()
         try db.execute(sql: """
-            INSERT INTO rationale_user(run_id, user_id, count, prompt_tokens, completion_tokens, requests, created_at)
+            INSERT \(skipDone ? "OR IGNORE " : "")INTO rationale_user(run_id, user_id, count, prompt_tokens, completion_tokens, requests, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """, arguments: [run, userID, texts.count, usage.promptTokens, usage.completionTokens, requests, now])
+        if db.changesCount == 0 { return false }
         let insert = try db.makeStatement(sql: "INSERT INTO rationale(run_id, user_id, idx, text, created_at) VALUES (?, ?, ?, ?, ?)")
         for (i, t) in texts.enumerated() { try insert.execute(arguments: [run, userID, i, t, now]) }
+        return true
     }
 
     /// Stores many users in one transaction (imports: all or nothing).

@@ -13,8 +13,19 @@ public struct StoreOptions: ParsableArguments {
 
     public init() {}
 
+    /// The `--db` this process was given (or its default), for error messages raised where the
+    /// parsed options are out of reach.
+    static func pathInArguments(_ arguments: [String] = CommandLine.arguments) -> String {
+        for (i, a) in arguments.enumerated() {
+            if a == "--db", i + 1 < arguments.count { return arguments[i + 1] }
+            if a.hasPrefix("--db=") { return String(a.dropFirst("--db=".count)) }
+        }
+        return StoreOptions().db
+    }
+
     /// Opens the store; a writable store's folder is created first, so `--db runs/x.sqlite` works
-    /// on a fresh checkout.
+    /// on a fresh checkout. Reading commands pass `readOnly: true`: the store is then neither
+    /// migrated nor written (Docs/guarantees.md), so it may sit on a read-only disk.
     public func open(readOnly: Bool = false) throws -> RatingStore {
         let dir = (db as NSString).deletingLastPathComponent
         if !dir.isEmpty && !readOnly { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -27,8 +38,12 @@ public struct StoreOptions: ParsableArguments {
 ///
 /// Argument-parser errors (usage mistakes, `--help`, explicit exits) pass through untouched so
 /// the parser reports them with the command's usage and its own exit status.
+///
+/// SQLite errors met after the store opened (a lock held past the wait, a store that turned out
+/// read-only) are restated with the store's path and what to do (`RatingStore.describe`).
 public func commandFailure(_ error: any Error, note: String? = nil) -> any Error {
     if error is ValidationError || error is ExitCode || error is CleanExit { return error }
+    let error = RatingStore.describe(error, path: StoreOptions.pathInArguments())
     FileHandle.standardError.write(Data("error: \(error)\n\(note.map { "(\($0))\n" } ?? "")".utf8))
     return ExitCode.failure
 }

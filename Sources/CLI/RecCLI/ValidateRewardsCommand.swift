@@ -152,7 +152,7 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
             }
         }
 
-        let store = try RatingStore(path: self.store.db)
+        let store = try self.store.open(readOnly: true)  // reads only; missing embeddings get their own writer
         let d = try store.dataset(named: dataset)
         _ = try store.ratings(dataset: d, split: split, part: .valid).prefix(0)  // names the available splits when missing
         let rationaleStore = try RationaleStore(store: store)

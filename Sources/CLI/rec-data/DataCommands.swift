@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import RecCLI
 import RecData
+import RecEmbedding
+import RecReasoning
 
 struct Fetch: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -128,7 +130,7 @@ struct Stats: ParsableCommand {
 
     func run() throws {
         do {
-            let s = try store.open()
+            let s = try store.open(readOnly: true)
             let names = try dataset.map { [$0] } ?? s.datasets().map(\.name)
             if names.isEmpty { print("no datasets in \(store.db); import one with `rec-data fetch ml-100k` or `rec-data synth`") }
             for n in names {
@@ -158,7 +160,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         do {
-            let s = try store.open()
+            let s = try store.open(readOnly: true)
             let n = try CSVExport.export(s, dataset: dataset, table: table, split: split, to: try outputHandle(output))
             if output != nil { FileHandle.standardError.write(Data("wrote \(n) rows to \(output!)\n".utf8)) }
         } catch {
@@ -173,11 +175,28 @@ struct List: ParsableCommand {
 
     func run() throws {
         do {
-            let s = try store.open()
+            let s = try store.open(readOnly: true)
             for d in try s.datasets() {
                 let splits = try s.splits(dataset: d)
                 print("\(d.name)\t\(d.format)\tscale \(d.scale)\tsplits: \(splits.isEmpty ? "-" : splits.joined(separator: ", "))")
             }
+        } catch {
+            throw commandFailure(error)
+        }
+    }
+}
+
+struct Upgrade: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bring a store's tables up to this version's schema (reading commands never migrate; writing commands do it themselves).")
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        do {
+            let s = try store.open()
+            _ = try RationaleStore(store: s)
+            _ = try EmbeddingCache(store: s)
+            print("\(store.db): up to date")
         } catch {
             throw commandFailure(error)
         }

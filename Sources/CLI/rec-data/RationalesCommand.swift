@@ -162,7 +162,7 @@ struct RationalesShow: ParsableCommand {
 
     func run() throws {
         do {
-            let s = try store.open()
+            let s = try store.open(readOnly: true)
             let rs = try RationaleStore(store: s)
             if quality { return try printQuality(rs, run: try selection.resolve(rs), options: qualityOptions, json: json) }
             if runs {
@@ -210,7 +210,7 @@ struct RationalesExport: ParsableCommand {
     func run() throws {
         guard format == "sft-jsonl" else { throw ValidationError("unknown --format '\(format)'; expected sft-jsonl") }
         do {
-            let rs = try RationaleStore(store: try store.open())
+            let rs = try RationaleStore(store: try store.open(readOnly: true))
             let run = try selection.resolve(rs)
             let template = try promptFile.map { try PromptTemplate(contentsOf: $0) } ?? .openEnded
             let profile = ProfileOptions(maxLiked: maxLiked, includeDisliked: withDisliked)

@@ -15,7 +15,7 @@ struct RecDataCommand: ParsableCommand {
         subcommands: [Fetch.self, Import.self, Synth.self, Split.self, Stats.self, Export.self, List.self,
                       FetchModel.self, Embed.self, Encode.self,
                       Rationales.self, RationalesShow.self, RationalesExport.self, RationalesImport.self,
-                      RationalesFilter.self, TrainDistance.self]
+                      RationalesFilter.self, TrainDistance.self, Upgrade.self]
     )
 
     static var versionString: String { "rec-data 0.1.0 (BLAS: OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) threads)" }

@@ -125,7 +125,7 @@ struct CommonOptions: ParsableArguments {
         if let threads = encoderOptions.threads { BLASRuntime.setThreads(threads) } else { BLASRuntime.configureFromEnvironment() }
         let db = self.store.db
         guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("database \(db) does not exist (create it with `rec-data fetch ml-100k` or `rec-data synth`)") }
-        let store = try RatingStore(path: db)
+        let store = try RatingStore(path: db, readOnly: true)  // reads only; missing embeddings get their own writer
         let info = try store.dataset(named: dataset)
         // Checked here because a missing split otherwise surfaces as "no rationales for split …".
         let splits = try store.splits(dataset: info)

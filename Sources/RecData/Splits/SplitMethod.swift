@@ -111,7 +111,11 @@ extension RatingStore {
                 guard replace else { throw StoreError.splitExists(dataset: d.name, split: splitName) }
                 try db.execute(sql: "DELETE FROM split WHERE id = ?", arguments: [old])
             }
-            let params = String(decoding: try JSONEncoder().encode(method), as: UTF8.self)
+            // Sorted keys: the synthesized Codable's key order varies between processes, and the
+            // same split must be stored as the same bytes whoever computes it.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let params = String(decoding: try encoder.encode(method), as: UTF8.self)
             try db.execute(sql: "INSERT INTO split(dataset_id, name, method, parameters, seed, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [d.id, splitName, method.description, params, Int64(bitPattern: seed), RatingStore.timestampNow()])
             let splitID = db.lastInsertedRowID

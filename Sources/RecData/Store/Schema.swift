@@ -3,9 +3,12 @@ import GRDB
 /// Versioned migrations of the ratings store. A migration, once released, is never edited: new
 /// columns and tables arrive as new migrations so old databases upgrade in place.
 enum Schema {
-    static var migrator: DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("v1-ratings") { db in
+    /// The GRDB form of ``migrations`` (tests write old stores with `migrate(_:upTo:)`).
+    static var migrator: DatabaseMigrator { migrations.migrator }
+
+    /// The ratings layer's steps; ``StoreMigrations/apply(to:)`` runs them race-free.
+    static let migrations = StoreMigrations(layer: "ratings", steps: [
+        ("v1-ratings", { db in
             try db.execute(sql: """
                 CREATE TABLE dataset (
                     id INTEGER PRIMARY KEY,
@@ -70,7 +73,7 @@ enum Schema {
                 ) WITHOUT ROWID;
                 CREATE INDEX split_assignment_rating ON split_assignment(rating_id);
                 """)
-        }
+        }),
         // Ratings keyed by what identifies them, (dataset, user, item), in one clustered B-tree:
         // v1 kept a rowid table plus a unique index on that key plus an item index, three B-trees
         // written per rating. Split assignments follow the same key. user_id/item_id carry no
@@ -78,7 +81,7 @@ enum Schema {
         // transaction, so two parent lookups per inserted row would check nothing, and cascading
         // deletes of users or items would each need a reverse index on rating (v1's rating_item
         // was one). Deleting a dataset still removes everything through dataset_id and split_id.
-        m.registerMigration("v2-rating-key") { db in
+        ("v2-rating-key", { db in
             try db.execute(sql: """
                 CREATE TABLE rating_v2 (
                     dataset_id INTEGER NOT NULL REFERENCES dataset(id) ON DELETE CASCADE,
@@ -107,7 +110,6 @@ enum Schema {
                 ALTER TABLE rating_v2 RENAME TO rating;
                 ALTER TABLE split_assignment_v2 RENAME TO split_assignment;
                 """)
-        }
-        return m
-    }
+        }),
+    ])
 }

@@ -10,18 +10,41 @@ import RecNumerics
 /// through this cache, so a text is encoded once per model however many commands use it. Vectors
 /// are stored as little-endian Float32 blobs. Filling the cache commits after every chunk, so an
 /// interrupted `rec-data embed` resumes where it stopped.
+///
+/// On a read-only store (reading commands: `validate-rewards`, `rec-train`) the cache only reads:
+/// when every text is cached nothing is written. Texts that are missing are encoded and stored
+/// through a second, writable connection opened for that purpose; when the store cannot be
+/// written the error says to run `rec-data embed` on a writable copy first.
 public struct EmbeddingCache: Sendable {
     public let store: RatingStore
+    /// False when a read-only store lacks (some of) the cache tables: every text then counts as
+    /// missing, and storing one creates the tables through a writable connection.
+    let hasTables: Bool
 
-    /// Opens the cache in `store`, creating its tables on first use.
+    /// Opens the cache in `store`, creating its tables on first use (never on a read-only store).
     public init(store: RatingStore) throws {
         self.store = store
-        try EmbeddingCache.migrator.migrate(store.pool)
+        hasTables = try store.migrate(EmbeddingCache.migrations).isEmpty
     }
 
-    static var migrator: DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("embedding-v1") { db in
+    /// The store to write new vectors to: `store` itself, or, when it was opened read-only, the
+    /// same file opened writable (migrated). `missing` and `model` only make the error specific.
+    func writer(missing: Int, model: String) throws -> RatingStore {
+        guard store.isReadOnly else { return store }
+        do {
+            let w = try RatingStore(path: store.path)
+            try w.migrate(EmbeddingCache.migrations)
+            return w
+        } catch let e as StoreError {
+            // The opening error says why the file cannot be written; the advice is what to do here.
+            var why = "\(e)"
+            if case .cannotOpen(_, let reason) = e { why = reason.components(separatedBy: ";").first ?? reason }
+            throw StoreError.readOnly(path: store.path, needs: "\(missing) texts are not in its embedding cache for model \(model) (opening it for writing: \(why))")
+        }
+    }
+
+    static let migrations = StoreMigrations(layer: "embedding", steps: [
+        ("embedding-v1", { db in
             try db.execute(sql: """
                 CREATE TABLE embedding_model (
                     model_id TEXT PRIMARY KEY,
@@ -36,8 +59,8 @@ public struct EmbeddingCache: Sendable {
                     PRIMARY KEY (model_id, text_hash)
                 ) WITHOUT ROWID;
                 """)
-        }
-        m.registerMigration("embedding-v2-tokens") { db in
+        }),
+        ("embedding-v2-tokens", { db in
             // Token-level states for BERTScore/MaxSim: one blob of rows × dimension floats per text.
             try db.execute(sql: """
                 CREATE TABLE token_embedding (
@@ -48,9 +71,8 @@ public struct EmbeddingCache: Sendable {
                     PRIMARY KEY (model_id, text_hash)
                 ) WITHOUT ROWID;
                 """)
-        }
-        return m
-    }
+        }),
+    ])
 
     /// The cache key of a text: the first 16 bytes of its SHA-256 (collisions are negligible at
     /// catalog scale and halve the index size).
@@ -63,6 +85,7 @@ public struct EmbeddingCache: Sendable {
     /// Cached vectors for `texts` under `modelID`; `nil` where a text is not cached.
     public func lookup(modelID: String, dimension: Int, texts: [String]) throws -> [[Float]?] {
         let keys = texts.map(EmbeddingCache.key)
+        guard hasTables else { return keys.map { _ in nil } }
         return try store.pool.read { db in
             let stmt = try db.cachedStatement(sql: "SELECT vector FROM embedding WHERE model_id = ? AND text_hash = ?")
             return try keys.map { k -> [Float]? in
@@ -75,7 +98,8 @@ public struct EmbeddingCache: Sendable {
 
     /// Number of vectors cached for a model.
     public func count(modelID: String) throws -> Int {
-        try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM embedding WHERE model_id = ?", arguments: [modelID]) ?? 0 }
+        guard hasTables else { return 0 }
+        return try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM embedding WHERE model_id = ?", arguments: [modelID]) ?? 0 }
     }
 
     /// Embeds `texts` with `encoder`, reading what is cached and encoding (and caching) the rest in
@@ -107,7 +131,8 @@ public struct EmbeddingCache: Sendable {
         }
         // Cached vectors of distinct texts go straight into their rows.
         var missing: [Int] = []
-        try store.pool.read { db in
+        if !hasTables { missing = distinct }
+        else { try store.pool.read { db in
             let stmt = try db.cachedStatement(sql: "SELECT vector FROM embedding WHERE model_id = ? AND text_hash = ?")
             try out.storage.withUnsafeMutableBufferPointer { buf in
                 for i in distinct {
@@ -119,11 +144,12 @@ public struct EmbeddingCache: Sendable {
                     }
                 }
             }
-        }
+        } }
         progress?.total = n
         progress?.advance(by: n - missing.reduce(0) { $0 + multiplicity[$1] })
+        let writer = try missing.isEmpty ? store : self.writer(missing: missing.count, model: encoder.modelID)
         if !missing.isEmpty {
-            try store.pool.write { db in
+            try writer.pool.write { db in
                 try db.execute(sql: "INSERT OR IGNORE INTO embedding_model(model_id, dimension, description, created_at) VALUES (?, ?, ?, ?)",
                                arguments: [encoder.modelID, d, String(describing: type(of: encoder)), ISO8601DateFormatter().string(from: Date())])
             }
@@ -138,7 +164,7 @@ public struct EmbeddingCache: Sendable {
             if let row = NonFiniteEmbeddingError.firstNonFiniteRow(m) {
                 throw NonFiniteEmbeddingError(stage: "embedding cache write", modelID: encoder.modelID, index: chunk[row], text: texts[chunk[row]])
             }
-            try store.pool.write { db in
+            try writer.pool.write { db in
                 let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO embedding(model_id, text_hash, vector) VALUES (?, ?, ?)")
                 try m.storage.withUnsafeBufferPointer { src in
                     try out.storage.withUnsafeMutableBufferPointer { dst in
@@ -153,6 +179,7 @@ public struct EmbeddingCache: Sendable {
             progress?.advance(by: chunk.reduce(0) { $0 + multiplicity[$1] })
             start += chunkSize
         }
+        if writer !== store { writer.checkpoint() }
         // Duplicated texts take the vector of their first occurrence, copied row to row inside one
         // buffer (distinct rows never overlap).
         out.storage.withUnsafeMutableBufferPointer { buf in
@@ -181,7 +208,7 @@ public struct EmbeddingCache: Sendable {
         }
         var byKey: [Data: Matrix] = [:]
         byKey.reserveCapacity(distinct.count)
-        try store.pool.read { db in
+        if hasTables { try store.pool.read { db in
             let stmt = try db.cachedStatement(sql: "SELECT rows, vector FROM token_embedding WHERE model_id = ? AND text_hash = ?")
             for i in distinct {
                 guard let row = try Row.fetchOne(stmt, arguments: [model, keys[i]]) else { continue }
@@ -189,10 +216,11 @@ public struct EmbeddingCache: Sendable {
                 guard blob.count == rows * d * 4 else { continue }
                 byKey[keys[i]] = Matrix(rows: rows, cols: d, storage: EmbeddingCache.floats(blob))
             }
-        }
+        } }
         let missing = distinct.filter { byKey[keys[$0]] == nil }
         progress?.total = texts.count
         progress?.advance(by: texts.count - missing.reduce(0) { $0 + multiplicity[keys[$1]]! })
+        let writer = try missing.isEmpty ? store : self.writer(missing: missing.count, model: model)
         var start = 0
         while start < missing.count {
             let chunk = Array(missing[start..<min(start + chunkSize, missing.count)])
@@ -200,7 +228,7 @@ public struct EmbeddingCache: Sendable {
             if let r = ms.firstIndex(where: { NonFiniteEmbeddingError.firstNonFiniteRow($0) != nil }) {
                 throw NonFiniteEmbeddingError(stage: "token embedding cache write", modelID: model, index: chunk[r], text: texts[chunk[r]])
             }
-            try store.pool.write { db in
+            try writer.pool.write { db in
                 let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO token_embedding(model_id, text_hash, rows, vector) VALUES (?, ?, ?, ?)")
                 for (m, i) in zip(ms, chunk) {
                     byKey[keys[i]] = m
@@ -210,6 +238,7 @@ public struct EmbeddingCache: Sendable {
             progress?.advance(by: chunk.reduce(0) { $0 + multiplicity[keys[$1]]! })
             start += chunkSize
         }
+        if writer !== store { writer.checkpoint() }
         progress?.finish()
         return keys.map { byKey[$0]! }
     }
