@@ -82,7 +82,7 @@ public struct LearnedBilinear: TunableDistance {
     }
 
     /// The penalties a sweep tries, the default first.
-    static let l2Grid: [Double] = [1e-5, 1e-6, 1e-4, 1e-3]
+    static let l2Grid: [Double] = [1e-5, 0, 1e-6, 1e-4, 1e-3]
     /// The penalty of the unsuffixed name.
     public static let defaultL2 = 1e-5
 
