@@ -59,7 +59,11 @@ for s in $SEEDS; do
         "$RD" rationales --db "$DB" --dataset ml-100k --split "$split" --reasoner aspect >&2
         validate ml-100k "$split" aspect "$s" "ml-100k-$split-aspect"
     done
-    "$RD" synth --db "$DB" --seed "$s" --replace >&2
+    # Kept when present: a split assigns users by their ids in the store, so re-importing a
+    # dataset (new ids) would change its random split and the figures with it.
+    if ! "$RD" list --db "$DB" 2>/dev/null | grep -q "synth-$s\b"; then
+        "$RD" synth --db "$DB" --seed "$s" >&2
+    fi
     "$RD" split --db "$DB" --dataset "synth-$s" --name random --method random --ratios 0.8,0.1,0.1 --seed "$s" --replace >&2
     "$RD" embed --db "$DB" --dataset "synth-$s" --quiet >&2
     for r in aspect oracle; do
