@@ -61,7 +61,7 @@ for s in $SEEDS; do
     done
     # Kept when present: a split assigns users by their ids in the store, so re-importing a
     # dataset (new ids) would change its random split and the figures with it.
-    if ! "$RD" list --db "$DB" 2>/dev/null | grep -q "synth-$s\b"; then
+    if ! "$RD" list --db "$DB" 2>/dev/null | grep -q "^synth-$s[[:space:]]"; then
         "$RD" synth --db "$DB" --seed "$s" >&2
     fi
     "$RD" split --db "$DB" --dataset "synth-$s" --name random --method random --ratios 0.8,0.1,0.1 --seed "$s" --replace >&2
