@@ -52,4 +52,33 @@ struct CLI {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }
+
+    /// A synthetic world `synth-SEED` in a fresh store, split `random` 70/10/20.
+    static func syntheticWorld(seed: Int, users: Int, items: Int) throws -> (db: String, dir: URL) {
+        let dir = try temporaryDirectory()
+        let db = dir.appendingPathComponent("rec.sqlite").path
+        for args in [["synth", "--db", db, "--seed", "\(seed)", "--users", "\(users)", "--items", "\(items)"],
+                     ["split", "--db", db, "--dataset", "synth-\(seed)", "--name", "random", "--method", "random", "--ratios", "0.7,0.1,0.2"]] {
+            let r = try run("rec-data", args)
+            guard r.status == 0 else { throw CLIFailure(message: "rec-data \(args.joined(separator: " ")): \(r.stderr)") }
+        }
+        return (db, dir)
+    }
+
+    /// `--out` targets no process can create: a path below a plain file, and /proc/x on Linux.
+    static func unwritableOutTargets(in dir: URL) throws -> [String] {
+        let file = dir.appendingPathComponent("plain-file")
+        try Data("x".utf8).write(to: file)
+        var targets = [file.appendingPathComponent("x").path]
+        #if os(Linux)
+        targets.append("/proc/x")
+        #endif
+        return targets
+    }
+}
+
+/// A set-up step of a CLI test failed.
+struct CLIFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }

@@ -5,13 +5,7 @@ import Testing
 /// per seed the difference method − dqn-extrinsic, its mean, and the exact sign-flip p-value.
 @Suite(.serialized) struct CompareCLITests {
     @Test func pairedTestsOverSeedsMatchAHandComputation() throws {
-        let dir = try CLI.temporaryDirectory()
-        let db = dir.appendingPathComponent("rec.sqlite").path
-        for args in [["synth", "--db", db, "--seed", "6", "--users", "60", "--items", "120"],
-                     ["split", "--db", db, "--dataset", "synth-6", "--name", "random", "--method", "random", "--ratios", "0.7,0.1,0.2"]] {
-            let r = try CLI.run("rec-data", args)
-            #expect(r.status == 0, "\(args): \(r.stderr)")
-        }
+        let (db, dir) = try CLI.syntheticWorld(seed: 6, users: 60, items: 120)
         let out = dir.appendingPathComponent("cmp")
         let r = try CLI.run("rec-train", ["compare", "--db", db, "--dataset", "synth-6", "--split", "random", "--rationales", "none",
                                           "--encoder", "hashing", "--seeds", "1,2,3", "--methods", "dqn-extrinsic,random",

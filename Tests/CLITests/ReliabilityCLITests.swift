@@ -6,14 +6,7 @@ import Testing
 @Suite(.serialized) struct ReliabilityCLITests {
     /// A small synthetic world with one split, `synth-SEED`, split `random`.
     static func world(seed: Int) throws -> (db: String, dir: URL) {
-        let dir = try CLI.temporaryDirectory()
-        let db = dir.appendingPathComponent("rec.sqlite").path
-        for args in [["synth", "--db", db, "--seed", "\(seed)", "--users", "40", "--items", "80"],
-                     ["split", "--db", db, "--dataset", "synth-\(seed)", "--name", "random", "--method", "random", "--ratios", "0.7,0.1,0.2"]] {
-            let r = try CLI.run("rec-data", args)
-            #expect(r.status == 0, "\(args): \(r.stderr)")
-        }
-        return (db, dir)
+        try CLI.syntheticWorld(seed: seed, users: 40, items: 80)
     }
 
     static let small = ["--rationales", "none", "--encoder", "hashing", "--reward", "extrinsic", "--hidden", "32", "--tower", "16", "--eval-users", "5"]
@@ -58,13 +51,7 @@ import Testing
         let nosuch = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-9", "--split", "nosuch", "--out", dir.appendingPathComponent("r").path])
         #expect(nosuch.status == 1)
         #expect(nosuch.stderr.contains("error: dataset 'synth-9' has no split named 'nosuch'; available: random"), "\(nosuch.stderr)")
-        let file = dir.appendingPathComponent("plain-file")
-        try Data("x".utf8).write(to: file)
-        var targets = [file.appendingPathComponent("x").path]
-        #if os(Linux)
-        targets.append("/proc/x")
-        #endif
-        for target in targets {
+        for target in try CLI.unwritableOutTargets(in: dir) {
             let r = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-9", "--split", "random", "--finetune-steps", "100000"]
                                 + Self.small + ["--out", target])
             #expect(r.status == 1)

@@ -121,13 +121,7 @@ import Testing
 
     @Test func anUnwritableOutFailsBeforeAnyWorkAndClaimsNoWrite() throws {
         let (db, dir) = try Self.world()
-        let file = dir.appendingPathComponent("plain-file")
-        try Data("x".utf8).write(to: file)
-        var targets = [file.appendingPathComponent("x").path]
-        #if os(Linux)
-        targets.append("/proc/x")
-        #endif
-        for target in targets {
+        for target in try CLI.unwritableOutTargets(in: dir) {
             let start = Date()
             let r = try CLI.run("validate-rewards", ["--db", db, "--dataset", "synth-4", "--split", "random", "--reasoner", "oracle",
                                                      "--metrics", "sbert-cosine", "--out", target])
