@@ -22,7 +22,7 @@ public enum ToolMetrics {
 /// ValidateRewardsCommand.main(adding: [AngularSimilarity()])
 /// ```
 ///
-/// `validate-rewards` adopts it today; `rec-train` adopts it once its reward takes a metric by name.
+/// `validate-rewards` (`--metrics`) and `rec-train` (`--metric`, the ELLM reward's distance) adopt it.
 public protocol MetricExtensibleCommand: ParsableCommand {}
 
 extension MetricExtensibleCommand {

@@ -17,6 +17,8 @@ struct CommonOptions: ParsableArguments {
     var split: String = "leave-last-out"
     @Option(help: "Rationale source: a reasoner name in the store (aspect, openai, ...), 'truth' (a synthetic world's true preference statements), or 'none'.")
     var rationales: String = "aspect"
+    @Option(help: "Description distance behind the ELLM reward: any rationale metric of the registry validate-rewards uses (sbert-cosine, learned-bilinear, hybrid:alpha=0.25, …, or one a downstream package adds).")
+    var metric: String = "sbert-cosine"
     @Option(help: "Sentence encoder: minilm (a BERT model: all-MiniLM-L6-v2 or the --model folder; embeddings must be cached by `rec-data embed`) or hashing (bag of words, no model).")
     var encoder: EncoderKind = .minilm
     @OptionGroup var encoderOptions: EncoderOptions
@@ -65,6 +67,14 @@ struct CommonOptions: ParsableArguments {
         need(evalUsers >= 1, "--eval-users must be ≥ 1 (got \(evalUsers)): the final evaluation needs held-out users")
         need(checkpointEvery >= 0, "--checkpoint-every must be ≥ 0 (0 = never; got \(checkpointEvery))")
         need(logEvery >= 1, "--log-every must be ≥ 1 (got \(logEvery))")
+        let registry = ToolMetrics.registry
+        let rationaleMetrics = registry.metrics.filter { $0.usesRationales && !$0.needs.contains(.tokenEmbeddings) }.map(\.name)
+        if let m = try? registry.metric(named: metric) {
+            need(m.usesRationales, "--metric \(metric) scores items without rationales; the ELLM reward needs one of: \(rationaleMetrics.joined(separator: ", "))")
+            need(!m.needs.contains(.tokenEmbeddings), "--metric \(metric) needs token embeddings, which rec-train does not prepare; use one of: \(rationaleMetrics.joined(separator: ", "))")
+        } else {
+            problems.append("--metric: unknown metric '\(metric)'; the ELLM reward can use: \(rationaleMetrics.joined(separator: ", "))")
+        }
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
     }
 
@@ -118,6 +128,7 @@ struct CommonOptions: ParsableArguments {
         c.checkpointEvery = checkpointEvery
         c.logEvery = logEvery
         c.encoder = encoderID
+        c.rewardMetric = metric
         return c
     }
 
@@ -141,8 +152,10 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// A `MetricExtensibleCommand`: a downstream package's `RecTrain.main(adding:)`-style entry point
+/// resolves `--metric` through its extended registry, as `validate-rewards` does.
 @main
-struct RecTrain: ParsableCommand {
+struct RecTrain: MetricExtensibleCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-train",
         abstract: "Train DQN recommenders in a user simulator built from the ratings DB (ELLM's pretrain-then-finetune protocol).",
@@ -198,7 +211,8 @@ struct Train: ParsableCommand {
             if !common.quiet {
                 FileHandle.standardError.write(Data("simulator: MF RMSE on test ratings \(String(format: "%.3f", sim.heldOutRMSE)) (test SD \(String(format: "%.3f", sim.heldOutSD)), simulator seed \(sim.seed))\(sim.dataset.isSynthetic ? "; synthetic world: the true preference model answers" : ""); BLAS core \(BLASRuntime.coreName)\n".utf8))
             }
-            let runner = try TrainingRun(configuration: c, simulator: sim, checkpointDirectory: dir.appendingPathComponent("checkpoints"), showProgress: !common.quiet)
+            let runner = try TrainingRun(configuration: c, simulator: sim, checkpointDirectory: dir.appendingPathComponent("checkpoints"), showProgress: !common.quiet,
+                                         metrics: ToolMetrics.registry)
             let result = try runner.run(resume: resume)
             try Reports.writeRun(result, simulator: sim, extra: ["command": CommandLine.arguments.joined(separator: " ")], to: dir)
             print(try String(contentsOf: dir.appendingPathComponent("results.md"), encoding: .utf8))
@@ -231,7 +245,7 @@ struct Compare: ParsableCommand {
             let template = try common.template(method: "compare", seed: seedList.first ?? 1, encoderID: encID)
             let dir = URL(fileURLWithPath: out)
             let cmp = Comparison(template: template, methods: methodList, seeds: seedList, pretrainSteps: common.pretrainSteps,
-                                 finetuneSteps: common.finetuneSteps, showProgress: !common.quiet)
+                                 finetuneSteps: common.finetuneSteps, showProgress: !common.quiet, metrics: ToolMetrics.registry)
             let start = Date()
             let outcomes = try cmp.run(simulator: sim, checkpointRoot: dir.appendingPathComponent("runs"))
             try Reports.writeComparison(outcomes, methods: methodList, seeds: seedList, simulator: sim, template: template,

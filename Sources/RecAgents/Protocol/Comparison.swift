@@ -1,4 +1,5 @@
 import Foundation
+import RecDistances
 
 /// The methods `rec-train compare` runs: five DQN variants and three non-RL baselines.
 public enum Methods {
@@ -48,10 +49,14 @@ public struct Comparison {
     public var pretrainSteps: Int
     public var finetuneSteps: Int
     public var showProgress: Bool
+    /// Where the template's `rewardMetric` is looked up.
+    public var metrics: MetricRegistry
 
-    public init(template: RunConfiguration, methods: [String], seeds: [UInt64], pretrainSteps: Int, finetuneSteps: Int, showProgress: Bool = true) {
+    public init(template: RunConfiguration, methods: [String], seeds: [UInt64], pretrainSteps: Int, finetuneSteps: Int, showProgress: Bool = true,
+                metrics: MetricRegistry = .standard) {
         self.template = template; self.methods = methods; self.seeds = seeds
         self.pretrainSteps = pretrainSteps; self.finetuneSteps = finetuneSteps; self.showProgress = showProgress
+        self.metrics = metrics
     }
 
     public func run(simulator: UserSimulator, checkpointRoot: URL?) throws -> [MethodOutcome] {
@@ -66,7 +71,7 @@ public struct Comparison {
                 if Methods.baselines.contains(m) {
                     var c = template
                     c.method = m; c.seed = seed; c.phases = []
-                    let runner = try TrainingRun(configuration: c, simulator: simulator, checkpointDirectory: nil, showProgress: false)
+                    let runner = try TrainingRun(configuration: c, simulator: simulator, checkpointDirectory: nil, showProgress: false, metrics: metrics)
                     let evaluator = try runner.makeEvaluator()
                     let start = Date()
                     let r: EvaluationResult
@@ -79,7 +84,8 @@ public struct Comparison {
                 } else {
                     let c = try Methods.configuration(method: m, template: template, seed: seed, pretrainSteps: pretrainSteps, finetuneSteps: finetuneSteps)
                     let dir = checkpointRoot?.appendingPathComponent("\(m)-seed\(seed)")
-                    let result = try TrainingRun(configuration: c, simulator: simulator, checkpointDirectory: dir, showProgress: showProgress).run(resume: true)
+                    let result = try TrainingRun(configuration: c, simulator: simulator, checkpointDirectory: dir, showProgress: showProgress,
+                                             metrics: metrics).run(resume: true)
                     out.append(MethodOutcome(method: m, seed: seed, zeroShot: result.evaluation("zero-shot")!, final: result.evaluation("final")!,
                                              seconds: result.seconds, curve: result.curve))
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import RecDistances
 import RecKit
 import RecNN
 import RecRewards
@@ -31,6 +32,9 @@ public struct RunConfiguration: Sendable, Codable, Hashable {
     public var mf = MatrixFactorization.Configuration()
     public var syntheticNoise = false
     public var ellm = ELLMRewardConfiguration()
+    /// The description distance behind the ELLM reward (`rec-train --metric`), by registry name;
+    /// nil means ELLM's own, `sbert-cosine` (configurations stored before the option decode so).
+    public var rewardMetric: String?
     /// Checkpoint at the first session end after every this many steps (0 = never).
     public var checkpointEvery = 5000
     /// Steps per learning-curve point.
@@ -136,9 +140,15 @@ public final class TrainingRun {
     public let showProgress: Bool
     public let trainUsers: [Int]
     public let evaluationUsers: [Int]
+    /// The metric of the ELLM reward, resolved from `configuration.rewardMetric`.
+    public let rewardMetric: any DescriptionDistance
 
-    public init(configuration: RunConfiguration, simulator: UserSimulator, checkpointDirectory: URL?, showProgress: Bool = true) throws {
+    /// - Parameter metrics: where `configuration.rewardMetric` is looked up (the standard
+    ///   registry, or one a downstream package extended with its own metrics).
+    public init(configuration: RunConfiguration, simulator: UserSimulator, checkpointDirectory: URL?, showProgress: Bool = true,
+                metrics: MetricRegistry = .standard) throws {
         try configuration.validate()
+        rewardMetric = try metrics.metric(named: configuration.rewardMetric ?? SBERTCosine().name)
         self.configuration = configuration
         self.simulator = simulator
         self.checkpointDirectory = checkpointDirectory
@@ -169,13 +179,15 @@ public final class TrainingRun {
 
     public func makeEvaluator() throws -> Evaluator {
         let ellm: ELLMAgentReward? = simulator.dataset.rationaleEmbeddings == nil ? nil
-            : try ELLMAgentReward.make(dataset: simulator.dataset, configuration: configuration.ellm, seed: configuration.seed)
+            : try ELLMAgentReward.make(dataset: simulator.dataset, configuration: configuration.ellm, seed: configuration.seed,
+                                       metric: rewardMetric)
         return Evaluator(simulator: simulator, users: evaluationUsers, episodeLength: configuration.dqn.episodeLength,
                          historyLength: configuration.dqn.historyLength, observedOnly: configuration.dqn.observedOnly, ellm: ellm)
     }
 
     func makeReward(_ phase: TrainingPhase) throws -> any AgentReward {
-        try RewardSpec(parsing: phase.reward).make(simulator: simulator, seed: configuration.seed, ellm: configuration.ellm)
+        try RewardSpec(parsing: phase.reward).make(simulator: simulator, seed: configuration.seed, ellm: configuration.ellm,
+                                                   metric: rewardMetric)
     }
 
     /// Runs to the end, or stops at the first checkpoint at or after `stopAfterStep` (tests use

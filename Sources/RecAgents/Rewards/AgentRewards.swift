@@ -302,14 +302,15 @@ public struct RewardSpec: Sendable, Hashable, Codable, CustomStringConvertible {
     public var usesRatings: Bool { terms.contains { $0.name.hasPrefix("extrinsic") } }
     public var usesRationales: Bool { terms.contains { $0.name == "ellm" } }
 
-    /// Builds the reward. `seed` seeds RND and clustering.
-    public func make(simulator: UserSimulator, seed: UInt64, ellm: ELLMRewardConfiguration = .init()) throws -> any AgentReward {
+    /// Builds the reward. `seed` seeds RND and clustering; `metric` is the ELLM term's distance.
+    public func make(simulator: UserSimulator, seed: UInt64, ellm: ELLMRewardConfiguration = .init(),
+                     metric: any DescriptionDistance = SBERTCosine()) throws -> any AgentReward {
         let d = simulator.dataset
         func one(_ name: String) throws -> any AgentReward {
             switch name {
             case "extrinsic": return ExtrinsicReward(simulator: simulator)
             case "extrinsic-signed": return ExtrinsicReward(simulator: simulator, signed: true)
-            case "ellm": return try ELLMAgentReward.make(dataset: d, configuration: ellm, seed: seed)
+            case "ellm": return try ELLMAgentReward.make(dataset: d, configuration: ellm, seed: seed, metric: metric)
             // The old names: configurations stored before the rename decode with them.
             case "count-novelty", "novelty": return NoveltyReward(items: d.itemCount)
             case "count-novelty-cluster", "novelty-cluster": return NoveltyReward(embeddings: d.embeddings, clusters: 32, seed: seed)
