@@ -159,7 +159,7 @@ struct RecTrain: MetricExtensibleCommand {
     static let configuration = CommandConfiguration(
         commandName: "rec-train",
         abstract: "Train DQN recommenders in a user simulator built from the ratings DB (ELLM's pretrain-then-finetune protocol).",
-        subcommands: [Train.self, Compare.self],
+        subcommands: [Train.self, Compare.self, BPR.self],
         defaultSubcommand: Train.self)
 
     static func main() {
