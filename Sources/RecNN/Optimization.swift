@@ -34,19 +34,25 @@ public struct Adam: Sendable, Hashable, Codable {
 
     /// One update of every parameter from its gradient.
     public mutating func update(_ parameters: inout ParameterSet) {
-        precondition(parameters.count == firstMoment.count, "Adam: optimizer built for \(firstMoment.count) parameters, model has \(parameters.count)")
+        update(&parameters.values, gradients: parameters.gradients)
+    }
+
+    /// One update of a flat parameter vector from its gradient (models that keep their own
+    /// arrays, such as BPR-MF's embedding tables).
+    public mutating func update(_ values: inout [Float], gradients grads: [Float]) {
+        precondition(values.count == firstMoment.count && grads.count == values.count,
+                     "Adam: optimizer built for \(firstMoment.count) parameters, given \(values.count) values and \(grads.count) gradients")
         step += 1
         let b1 = beta1, b2 = beta2, eps = epsilon, wd = weightDecay
         let bc1 = 1 - Float(Double(b1).power(step))
         let bc2Sqrt = Float((1 - Double(b2).power(step)).squareRoot())
         let stepSize = learningRate / bc1
-        let grads = parameters.gradients
-        let n = parameters.count
+        let n = values.count
         // One fused pass in C (Sources/CKernels): Swift kept this loop scalar with the default
         // x86-64 target, and it took ~16 % of a DQN update; the kernel vectorises with AVX-512/AVX2
         // and rounds exactly as the formula written out in Swift would. (Splitting it over two
         // threads with Dispatch measured no faster: waking a worker costs about what it saves.)
-        parameters.values.withUnsafeMutableBufferPointer { pb in
+        values.withUnsafeMutableBufferPointer { pb in
             grads.withUnsafeBufferPointer { gb in
                 firstMoment.withUnsafeMutableBufferPointer { mb in
                     secondMoment.withUnsafeMutableBufferPointer { vb in

@@ -1,5 +1,6 @@
 import Foundation
 import RecKit
+import RecNN
 
 /// BPR-MF (Rendle et al. 2009) trained and evaluated the way RecBole does on its ml-100k benchmark,
 /// so its figure can be set beside RecBole's published one (NDCG@10 0.2768, Hit@10 0.7614 for
@@ -8,9 +9,10 @@ import RecKit
 /// Every training rating is an implicit positive. Each epoch visits the positives in a seeded
 /// random order, in batches; each positive (u, i) is paired with one item j drawn uniformly among
 /// the items u has no training rating for, and the loss is −log σ(x_ui − x_uj), x = ⟨U_u, V_i⟩, with
-/// no penalty (RecBole's BPR has none). Embeddings start Xavier-normal; Adam updates every
-/// parameter after each batch, as PyTorch's dense Adam does. Training stops when validation
-/// NDCG@10 has not improved for `patience` epochs and keeps the best epoch's embeddings.
+/// no penalty (RecBole's BPR has none). Embeddings start Xavier-normal; Adam (RecNN's, PyTorch's
+/// formula) updates every parameter after each batch, as PyTorch's dense Adam does. Training
+/// stops when validation NDCG@10 has not improved for `patience` epochs and keeps the best
+/// epoch's embeddings.
 public struct BPRMF: Sendable {
     public struct Configuration: Sendable, Codable, Hashable {
         public var dimension = 64
@@ -76,7 +78,8 @@ public struct BPRMF: Sendable {
         }
         guard !positives.isEmpty else { throw AgentError.impossible("BPR-MF needs training ratings; the split's training part is empty") }
         let seen = dataset.users.map { Set($0.trainRatings.keys) }
-        var adamU = DenseAdam(count: users.count), adamV = DenseAdam(count: items.count)
+        var adamU = Adam(parameterCount: users.count, learningRate: Float(c.learningRate))
+        var adamV = Adam(parameterCount: items.count, learningRate: Float(c.learningRate))
         var best = -Double.infinity, bestUsers = users, bestItems = items, stale = 0
         var order = Array(positives.indices)
         for epoch in 1...c.maxEpochs {
@@ -101,8 +104,8 @@ public struct BPRMF: Sendable {
                         gV[j * d + t] -= coef * pu
                     }
                 }
-                adamU.step(&users, gradient: gU, learningRate: c.learningRate)
-                adamV.step(&items, gradient: gV, learningRate: c.learningRate)
+                adamU.update(&users, gradients: gU)
+                adamV.update(&items, gradients: gV)
                 start += c.batchSize
             }
             let ndcg = FullRankingEvaluation.evaluate(self, dataset: dataset, part: .validation).ndcg
@@ -115,23 +118,6 @@ public struct BPRMF: Sendable {
         }
         users = bestUsers
         items = bestItems
-    }
-}
-
-/// Adam over a flat parameter vector, every coordinate every step (PyTorch's dense Adam).
-struct DenseAdam {
-    var m: [Float], v: [Float]
-    var t = 0
-    init(count: Int) { m = [Float](repeating: 0, count: count); v = m }
-    mutating func step(_ x: inout [Float], gradient g: [Float], learningRate lr: Double, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
-        t += 1
-        let c1 = 1 - pow(beta1, Float(t)), c2 = 1 - pow(beta2, Float(t))
-        let a = Float(lr)
-        for k in x.indices {
-            m[k] = beta1 * m[k] + (1 - beta1) * g[k]
-            v[k] = beta2 * v[k] + (1 - beta2) * g[k] * g[k]
-            x[k] -= a * (m[k] / c1) / ((v[k] / c2).squareRoot() + eps)
-        }
     }
 }
 
