@@ -14,12 +14,13 @@ import RecNumerics
 ///
 /// **What it fits.** Every (rationale of user u, training item u rated) pair is one example,
 /// labelled liked (rating ≥ the dataset's like threshold) or not; the model is a logistic
-/// regression on s, with an L2 penalty λ‖W‖². The loss is convex in (W, b), so full-batch Adam
-/// from W = 0 reaches the same optimum whatever the order, and no random choice is made unless
-/// there are more than `maximumPairs` user-item examples (then a seeded subsample of users'
-/// items is drawn). Only `ScoringContext.users` — built from the training part — is read: the
-/// held-out ratings never reach the fit (`LearnedBilinearTests` checks that changing them leaves
-/// the weights bit-identical).
+/// regression on s, with an L2 penalty λ‖W‖². The fit is a fixed number of full-batch Adam steps
+/// from W = 0 (80 by default: the early stop regularises too, which is why λ = 0 is in the sweep's
+/// grid), so it is deterministic, and no random choice is made unless there are more than
+/// `maximumPairs` user-item examples (then a seeded subsample of users' items is drawn). Only
+/// `ScoringContext.users` — built from the training part — is read: the held-out ratings never
+/// reach the fit (`TrainDistanceCLITests` rewrites them in a store and gets a byte-identical
+/// checkpoint).
 ///
 /// Each rationale keeps its own column, so ELLM's per-rationale threshold and "achieved"
 /// filtering work as for the cosine. `rec-data train-distance` writes the fitted form as a
@@ -38,7 +39,8 @@ public struct LearnedBilinear: TunableDistance {
     /// The fitted form, once prepared.
     public let fitted: Fit?
 
-    /// A fitted bilinear form: `weights` is d × d (rationale side × item side).
+    /// A fitted bilinear form: `weights` is (left width) × d, the left side being the rationale
+    /// (d × d) or, for `learned-both`, the rationale beside the history (2d × d).
     public struct Fit: Sendable, Equatable {
         public var weights: Matrix
         public var bias: Float
