@@ -6,9 +6,18 @@ import RecKit
 @Suite struct FullRankingTests {
     @Test func topKSkipsMaskedItemsAndBreaksTiesByIndex() {
         let s: [Float] = [0.5, 0.9, 0.9, 0.1, 0.7]
-        #expect(FullRankingEvaluation.topK(s, k: 3, excluding: []) == [1, 2, 4])
-        #expect(FullRankingEvaluation.topK(s, k: 3, excluding: [1]) == [2, 4, 0])
-        #expect(FullRankingEvaluation.topK(s, k: 10, excluding: [0, 1, 2, 3, 4]) == [])
+        #expect(TopK.rank(s, excluding: [], k: 3) == [1, 2, 4])
+        #expect(TopK.rank(s, excluding: [1], k: 3) == [2, 4, 0])
+        #expect(TopK.rank(s, excluding: [0, 1, 2, 3, 4], k: 10) == [])
+        // The bounded insertion equals the full sort's prefix, ties by index, on many draws.
+        var g = SeededGenerator(seed: 11)
+        for _ in 0..<200 {
+            let n = 1 + g.nextIndex(40), k = 1 + g.nextIndex(12)
+            let v = (0..<n).map { _ in Float(g.nextIndex(6)) }  // few values: many ties
+            let ex = Set((0..<n).filter { _ in g.nextIndex(4) == 0 })
+            let sorted = v.indices.filter { !ex.contains($0) }.sorted { v[$0] != v[$1] ? v[$0] > v[$1] : $0 < $1 }
+            #expect(TopK.rank(v, excluding: ex, k: k) == Array(sorted.prefix(k)))
+        }
     }
 
     /// One user, scores fixed by hand: the test part masks training and validation items, and

@@ -123,8 +123,8 @@ public struct BPRMF: Sendable {
 
 /// Full-ranking top-k evaluation in RecBole's protocol: every item the user has no training
 /// rating for is ranked (for the test part, validation items are masked too); a held-out item is
-/// relevant; users without held-out items in the part are skipped. NDCG@k uses binary gains with
-/// the ideal DCG over min(relevant, k) positions; Hit@k is 1 when any relevant item is in the top k.
+/// relevant; users without held-out items in the part are skipped. Ranking, NDCG@k and Hit@k are
+/// `TopK`'s, the same the DQN evaluation uses.
 public enum FullRankingEvaluation {
     public enum Part: String, Sendable, Codable { case validation, test }
 
@@ -156,28 +156,11 @@ public enum FullRankingEvaluation {
             guard !relevant.isEmpty else { continue }
             var masked = Set(user.trainRatings.keys)
             if part == .test { masked.formUnion(validation) }
-            let s = scores(u)
-            let ranked = topK(s, k: k, excluding: masked)
-            var dcg = 0.0
-            for (rank, item) in ranked.enumerated() where relevant.contains(item) { dcg += 1 / log2(Double(rank) + 2) }
-            let ideal = (0..<min(relevant.count, k)).reduce(0.0) { $0 + 1 / log2(Double($1) + 2) }
-            rows.append(UserRow(userID: user.id, relevant: relevant.count, ndcg: dcg / ideal,
-                                hit: ranked.contains(where: relevant.contains) ? 1 : 0))
+            let ranked = TopK.rank(scores(u), excluding: masked, k: k)
+            rows.append(UserRow(userID: user.id, relevant: relevant.count, ndcg: TopK.ndcg(ranked, relevant: relevant, k: k),
+                                hit: TopK.hit(ranked, relevant: relevant)))
         }
         let n = Double(max(rows.count, 1))
         return Result(k: k, part: part, ndcg: rows.reduce(0) { $0 + $1.ndcg } / n, hit: rows.reduce(0) { $0 + $1.hit } / n, rows: rows)
-    }
-
-    /// Indices of the k largest scores outside `excluding`, best first; ties go to the lower index.
-    static func topK(_ s: [Float], k: Int, excluding: Set<Int>) -> [Int] {
-        var top: [Int] = []
-        for i in s.indices where !excluding.contains(i) {
-            if top.count == k, let last = top.last, !(s[i] > s[last]) { continue }
-            var pos = top.count
-            while pos > 0 && s[i] > s[top[pos - 1]] { pos -= 1 }
-            top.insert(i, at: pos)
-            if top.count > k { top.removeLast() }
-        }
-        return top
     }
 }

@@ -78,10 +78,22 @@ public struct EvaluationResult: Sendable, Hashable, Codable {
 /// RecBole's top-k metrics for one user with binary relevance.
 public enum TopK {
     /// Items ranked by descending score (ties: lower index first), excluding `excluded`; top `k`.
+    ///
+    /// A bounded insertion into the k best so far, O(n·k) instead of sorting the whole catalog:
+    /// full-ranking evaluation calls it once per user per epoch. An item enters only when strictly
+    /// better than the current k-th, and goes after the items it ties with, which are earlier in
+    /// index order, so the result is the sort's prefix.
     public static func rank(_ scores: [Float], excluding excluded: Set<Int>, k: Int) -> [Int] {
-        var candidates = scores.indices.filter { !excluded.contains($0) }
-        candidates.sort { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
-        return Array(candidates.prefix(k))
+        var top: [Int] = []
+        top.reserveCapacity(k + 1)
+        for i in scores.indices where !excluded.contains(i) {
+            if top.count == k, let last = top.last, !(scores[i] > scores[last]) { continue }
+            var pos = top.count
+            while pos > 0 && scores[i] > scores[top[pos - 1]] { pos -= 1 }
+            top.insert(i, at: pos)
+            if top.count > k { top.removeLast() }
+        }
+        return top
     }
 
     /// HR@k: 1 when any relevant item is in the top k.

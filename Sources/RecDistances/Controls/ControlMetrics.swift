@@ -13,10 +13,10 @@ public struct CentroidCosine: DescriptionDistance {
 
     public func similarities(items: [Int], user: UserQuery, context: ScoringContext) -> Matrix {
         guard !user.likedItems.isEmpty else { return Matrix(rows: items.count, cols: 1) }
-        let liked = context.itemEmbeddings(user.likedItems, metric: name)
-        var centroid = Matrix(rows: 1, cols: liked.cols)
-        for r in 0..<liked.rows { for c in 0..<liked.cols { centroid.storage[c] += liked[r, c] } }
-        Kernels.l2NormalizeRows(&centroid)
+        guard let catalog = context.catalog.embeddings else {
+            preconditionFailure(MetricError.missingInput(metric: name, what: "item embeddings").description)
+        }
+        let centroid = likedCentroids([user.likedItems], items: catalog)
         return Kernels.gemm(context.itemEmbeddings(items, metric: name), centroid, transposeB: true)
     }
 }

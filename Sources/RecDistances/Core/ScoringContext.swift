@@ -210,3 +210,25 @@ func gather(_ m: Matrix, _ indices: [Int]) -> Matrix {
     }
     return out
 }
+
+/// The distinct rows of `m` (in first-seen order) and, for every row, its distinct row's index.
+func distinctRows(_ m: Matrix) -> (distinct: Matrix, indexOf: [Int]) {
+    var seen: [[Float]: Int] = [:], firsts: [Int] = [], indexOf: [Int] = []
+    indexOf.reserveCapacity(m.rows)
+    for r in 0..<m.rows {
+        let row = m.row(r)
+        if let k = seen[row] { indexOf.append(k) } else { seen[row] = firsts.count; indexOf.append(firsts.count); firsts.append(r) }
+    }
+    return (gather(m, firsts), indexOf)
+}
+
+/// Unit centroid of each list's item embeddings (a zero row for an empty list).
+func likedCentroids(_ lists: [[Int]], items: Matrix) -> Matrix {
+    var out = Matrix(rows: lists.count, cols: items.cols)
+    let d = items.cols
+    for (k, list) in lists.enumerated() where !list.isEmpty {
+        for i in list { for c in 0..<d { out.storage[k * d + c] += items.storage[i * d + c] } }
+    }
+    Kernels.l2NormalizeRows(&out)
+    return out
+}

@@ -108,18 +108,10 @@ struct CatalogCalibration: Sendable {
     /// rationales), which is inherent to "each item's k nearest rationales".
     static func hubness(items: Matrix, rationales rats: Matrix, k: Int) -> (rationale: [Float], item: [Float]) {
         let n = items.rows, r = rats.rows
-        var distinctOf = [Int](repeating: 0, count: r)
-        var firstRows: [Int] = [], multiplicity: [Int] = []
-        var seen: [[Float]: Int] = [:]
-        for q in 0..<r {
-            let row = rats.row(q)
-            if let k = seen[row] { distinctOf[q] = k; multiplicity[k] += 1 } else {
-                seen[row] = firstRows.count; distinctOf[q] = firstRows.count
-                firstRows.append(q); multiplicity.append(1)
-            }
-        }
-        seen = [:]
-        let distinct = gather(rats, firstRows), rd = distinct.rows
+        let (distinct, distinctOf) = distinctRows(rats)
+        let rd = distinct.rows
+        var multiplicity = [Int](repeating: 0, count: rd)
+        for k in distinctOf { multiplicity[k] += 1 }
         var distinctHubness = [Float](repeating: 0, count: rd)
         // Chunks of rationales keep the similarity block small for large catalogs.
         let chunk = max(1, min(rd, (1 << 24) / max(n, 1)))

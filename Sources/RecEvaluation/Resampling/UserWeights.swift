@@ -130,7 +130,6 @@ public struct UserGroupedPairs: Sendable {
         var tree = [Double](repeating: 0, count: yGroups + 1)
         var groupWeight = [Double](repeating: 0, count: yGroups)
         var swaps = 0.0, seen = 0.0
-        let count = yGroups
         tree.withUnsafeMutableBufferPointer { t in
             groupWeight.withUnsafeMutableBufferPointer { gw in
                 for k in xyUser.indices {
@@ -142,12 +141,8 @@ public struct UserGroupedPairs: Sendable {
                     if wi == 0 { continue }
                     gx += wi; gxy += wi
                     let r = Int(xyRankY[k])
-                    var atMost = 0.0
-                    var j = r + 1
-                    while j > 0 { atMost += t[j]; j -= j & -j }
-                    swaps += wi * (seen - atMost)
-                    j = r + 1
-                    while j <= count { t[j] += wi; j += j & -j }
+                    swaps += wi * (seen - FenwickTree.sum(t, atMost: r))
+                    FenwickTree.add(wi, to: t, at: r)
                     seen += wi
                     gw[r] += wi
                 }

@@ -199,12 +199,8 @@ public struct PairedSample: Sendable {
                 for i in idx {
                     let wi = weight(i)
                     let r = Int(yRank[i])
-                    var atMost = 0.0  // weight seen with rank ≤ r
-                    var k = r + 1
-                    while k > 0 { atMost += t[k]; k -= k & -k }
-                    swaps += wi * (seen - atMost)
-                    k = r + 1
-                    while k <= m { t[k] += wi; k += k & -k }
+                    swaps += wi * (seen - FenwickTree.sum(t, atMost: r))
+                    FenwickTree.add(wi, to: t, at: r)
                     seen += wi
                     gw[r] += wi
                 }
@@ -220,5 +216,26 @@ public struct PairedSample: Sendable {
         // n_c − n_d = n0 − n1 − n2 + n3 − 2 n_d: every pair is concordant, discordant or tied.
         let tau = (n0 - n1 - n2 + n3 - 2 * swaps) / (dx.squareRoot() * dy.squareRoot())
         return .checked(min(1, max(-1, tau)), else: "non-finite correlation")
+    }
+}
+
+/// A Fenwick (binary indexed) tree of weights over dense ranks 0..<n, stored 1-based in n + 1
+/// slots: the discordant-pair counts of Kendall's τ, here and in the bootstrap's one-pass version
+/// (`UserGroupedPairs.kendallTauB`). Buffers, not arrays, because both run in the bootstrap's inner loop.
+enum FenwickTree {
+    /// Total weight added at ranks ≤ `rank`.
+    @inline(__always)
+    static func sum(_ t: UnsafeMutableBufferPointer<Double>, atMost rank: Int) -> Double {
+        var total = 0.0
+        var k = rank + 1
+        while k > 0 { total += t[k]; k -= k & -k }
+        return total
+    }
+
+    /// Adds `weight` at `rank`.
+    @inline(__always)
+    static func add(_ weight: Double, to t: UnsafeMutableBufferPointer<Double>, at rank: Int) {
+        var k = rank + 1
+        while k < t.count { t[k] += weight; k += k & -k }
     }
 }
