@@ -197,10 +197,14 @@ func pairwiseAUC(_ scores: [(Float, Bool)]) -> Double {
         let catalog = ScoringCatalog(texts: docs)
         let rats = RationaleSet(texts: ["waterproof hiking boot", "zebra"])
         let ctx = ScoringContext(catalog: catalog, rationales: rats)
-        let v = LexicalSemanticHybrid.normalizedBM25(BM25(), rationale: 0, items: [0, 1, 2, 3], context: ctx)
+        func normalized(_ r: Int, _ items: [Int]) -> [Double] {
+            let c = LexicalSemanticHybrid.ceiling(BM25(), rationale: ctx.rationales.texts[r], lexicon: ctx.catalog.lexicon)
+            return LexicalSemanticHybrid.normalizedBM25(BM25(), rationale: r, items: items, context: ctx, ceiling: c)
+        }
+        let v = normalized(0, [0, 1, 2, 3])
         #expect(v.allSatisfy { $0 >= 0 && $0 <= 1 })
         #expect(v[1] == 0 && v[0] > v[2])
-        #expect(LexicalSemanticHybrid.normalizedBM25(BM25(), rationale: 1, items: [0, 1], context: ctx) == [0, 0])
+        #expect(normalized(1, [0, 1]) == [0, 0])
     }
 
     @Test func alphaMovesTheScoreBetweenItsHalves() throws {

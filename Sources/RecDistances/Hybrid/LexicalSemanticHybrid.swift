@@ -23,6 +23,8 @@ public struct LexicalSemanticHybrid: TunableDistance {
 
     struct State: Sendable {
         var calibration: CatalogCalibration
+        /// Each rationale's largest attainable BM25, computed once instead of per scoring call.
+        var ceilings: [Double]
         var lexicalMean: Double
         var lexicalSD: Double
     }
@@ -44,12 +46,14 @@ public struct LexicalSemanticHybrid: TunableDistance {
     public func prepared(for context: ScoringContext) throws -> any DescriptionDistance {
         try context.check(self)
         let calibration = CatalogCalibration(context: context, k: 10, hubness: false)
-        let (m, sd) = LexicalSemanticHybrid.lexicalMoments(context: context, pairs: samplePairs)
-        return LexicalSemanticHybrid(self, state: State(calibration: calibration, lexicalMean: m, lexicalSD: sd))
+        let bm25 = BM25()
+        let ceilings = context.rationales.texts.map { LexicalSemanticHybrid.ceiling(bm25, rationale: $0, lexicon: context.catalog.lexicon) }
+        let (m, sd) = LexicalSemanticHybrid.lexicalMoments(context: context, ceilings: ceilings, pairs: samplePairs)
+        return LexicalSemanticHybrid(self, state: State(calibration: calibration, ceilings: ceilings, lexicalMean: m, lexicalSD: sd))
     }
 
     /// Mean and standard deviation of normalised BM25 over a seeded sample of (rationale, item) pairs.
-    static func lexicalMoments(context: ScoringContext, pairs: Int) -> (mean: Double, sd: Double) {
+    static func lexicalMoments(context: ScoringContext, ceilings: [Double], pairs: Int) -> (mean: Double, sd: Double) {
         let nr = context.rationales.texts.count, ni = context.catalog.count
         guard nr > 0, ni > 0 else { return (0, 1) }
         var g = SeededGenerator(seed: context.seed).fork("hybrid:lexical-moments")
@@ -61,7 +65,7 @@ public struct LexicalSemanticHybrid: TunableDistance {
         for _ in 0..<rationales {
             let r = Int.random(in: 0..<nr, using: &g)
             let items = (0..<perRationale).map { _ in Int.random(in: 0..<ni, using: &g) }
-            let values = normalizedBM25(bm25, rationale: r, items: items, context: context)
+            let values = normalizedBM25(bm25, rationale: r, items: items, context: context, ceiling: ceilings[r])
             for v in values { sum += v; sum2 += v * v }
         }
         let n = Double(rationales * perRationale)
@@ -69,11 +73,13 @@ public struct LexicalSemanticHybrid: TunableDistance {
         return (mean, max((sum2 / n - mean * mean).squareRoot(), 1e-6))
     }
 
-    /// BM25 of `items` against rationale `r`, divided by the largest score the rationale can reach.
-    static func normalizedBM25(_ bm25: BM25, rationale r: Int, items: [Int], context: ScoringContext) -> [Double] {
-        let lex = context.catalog.lexicon
-        let q = lex.query(context.rationales.texts[r]).known
-        let ceiling = q.reduce(0.0) { $0 + Double($1.value) * lex.bm25IDF(lex.documentFrequency[$1.key]) * (bm25.k1 + 1) }
+    /// The largest BM25 a rationale can reach: Σ over its catalog terms of count · idf · (k1 + 1).
+    static func ceiling(_ bm25: BM25, rationale text: String, lexicon lex: Lexicon) -> Double {
+        lex.query(text).known.reduce(0.0) { $0 + Double($1.value) * lex.bm25IDF(lex.documentFrequency[$1.key]) * (bm25.k1 + 1) }
+    }
+
+    /// BM25 of `items` against rationale `r`, divided by `ceiling`, the rationale's `ceiling(_:rationale:lexicon:)`.
+    static func normalizedBM25(_ bm25: BM25, rationale r: Int, items: [Int], context: ScoringContext, ceiling: Double) -> [Double] {
         guard ceiling > 0 else { return [Double](repeating: 0, count: items.count) }
         let s = bm25.similarities(items: items, user: UserQuery(userID: 0, rationales: r..<(r + 1), likedItems: []), context: context)
         return s.storage.map { Double($0) / ceiling }
@@ -86,7 +92,7 @@ public struct LexicalSemanticHybrid: TunableDistance {
         let bm25 = BM25()
         for j in 0..<r {
             let g = user.rationales.lowerBound + j
-            let lexical = LexicalSemanticHybrid.normalizedBM25(bm25, rationale: g, items: items, context: context)
+            let lexical = LexicalSemanticHybrid.normalizedBM25(bm25, rationale: g, items: items, context: context, ceiling: st.ceilings[g])
             for i in 0..<s.rows {
                 let zc = (Double(s.storage[i * r + j]) - Double(st.calibration.mean[g])) / Double(st.calibration.sd[g])
                 let zl = (lexical[i] - st.lexicalMean) / st.lexicalSD
