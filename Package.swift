@@ -207,7 +207,7 @@ let package = Package(
         .testTarget(name: "RecValidationTests",
                     dependencies: ["RecValidation", "RecRewards", "RecDistances", "RecEvaluation", "RecData", "RecNumerics", "RecKit"],
                     swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+        .testTarget(name: "CLITests", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "LoopbackHTTP"],
                     swiftSettings: strict),
     ]
 )

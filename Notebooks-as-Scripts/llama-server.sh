@@ -14,7 +14,8 @@
 #
 # Environment: REC_CACHE_DIR (default ~/.cache/rationale-rec); LLAMA_RUN_DIR, where start/stop keep
 # server.pid, server.url and server.log (default $REC_CACHE_DIR/llama.cpp/run; give each concurrent
-# server its own); LLAMA_THREADS (default 2); LLAMA_CTX (default 4096); LLAMA_START_TIMEOUT (s, default 120).
+# server its own); LLAMA_THREADS (default 2); LLAMA_CTX (default 4096); LLAMA_START_TIMEOUT (s, default 120);
+# LLAMA_EXTRA_ARGS: more llama-server flags, e.g. "--embeddings --pooling mean" to serve /v1/embeddings.
 # build and fetch-model are idempotent and hold a lock (flock), so two runs never build at once.
 # The build runs under `nice -n 19` (the machine is shared); run it in the background if you like:
 #   nohup bash Notebooks-as-Scripts/llama-server.sh build > llama-build.log 2>&1 &
@@ -144,7 +145,7 @@ cmd_start() {
                 if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
             done
             exec setsid "$LLAMA_BIN" -m "$MODEL_FILE" --host 127.0.0.1 --port "$port" -t "$THREADS" \
-                -c "${LLAMA_CTX:-4096}" > "$RUN_DIR/server.log" 2>&1 < /dev/null
+                -c "${LLAMA_CTX:-4096}" ${LLAMA_EXTRA_ARGS:-} > "$RUN_DIR/server.log" 2>&1 < /dev/null
         ) &
         pid=$!
         echo "$pid" > "$RUN_DIR/server.pid"

@@ -59,6 +59,10 @@ public final class OpenAIEmbeddingsClient: SentenceEncoder, @unchecked Sendable 
         public var timeout: Double
         /// L2-normalise the returned vectors.
         public var normalize: Bool
+        /// Names the vectors in caches in place of the endpoint (`openai:IDENTITY`): for a local
+        /// server whose port changes between starts, the same model keeps its cached vectors.
+        /// Nil keys by endpoint and model, the safe default.
+        public var identity: String?
 
         public init(baseURL: URL, model: String, dimension: Int, requestDimensions: Int? = nil,
                     apiKeyVariable: String? = "OPENAI_API_KEY", maxBatchSize: Int = 256, maxRetries: Int = 5,
@@ -86,7 +90,8 @@ public final class OpenAIEmbeddingsClient: SentenceEncoder, @unchecked Sendable 
 
     public let configuration: Configuration
     public var dimension: Int { configuration.dimension }
-    /// `openai:<host><path>:<model>[:d<dimensions>][:norm]` — the endpoint and model, not the key.
+    /// `openai:<host>[:<port>]<path>:<model>[:d<dimensions>][:norm]`, the endpoint and model, not
+    /// the key; or `openai:<identity>[:d…][:norm]` when the configuration names one.
     public let modelID: String
     private let lock = NSLock()
     /// The HTTP client for the key last read (the key can change between calls; headers cannot).
@@ -94,7 +99,8 @@ public final class OpenAIEmbeddingsClient: SentenceEncoder, @unchecked Sendable 
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        var id = "openai:\(configuration.baseURL.host ?? "")\(configuration.baseURL.port.map { ":\($0)" } ?? "")\(configuration.baseURL.path):\(configuration.model)"
+        let endpoint = "\(configuration.baseURL.host ?? "")\(configuration.baseURL.port.map { ":\($0)" } ?? "")\(configuration.baseURL.path):\(configuration.model)"
+        var id = "openai:\(configuration.identity ?? endpoint)"
         if let d = configuration.requestDimensions { id += ":d\(d)" }
         if configuration.normalize { id += ":norm" }
         modelID = id
@@ -183,7 +189,28 @@ public final class OpenAIEmbeddingsClient: SentenceEncoder, @unchecked Sendable 
         }
     }
 
-    static func parse(_ data: Data, expected: Int, dimension: Int) throws -> [[Float]] {
+    /// Asks the server for the embedding of one short text and returns its width: what a caller
+    /// that was not told `dimension` passes to `Configuration`. The probe text's vector is not
+    /// kept; a server that is down or answers badly fails here, before any work starts.
+    public static func probeDimension(_ configuration: Configuration) throws -> Int {
+        let probe = OpenAIEmbeddingsClient(configuration: configuration)
+        let client = try probe.httpClient()
+        let body = Request(model: configuration.model, input: ["dimension probe"], dimensions: configuration.requestDimensions)
+        do {
+            let vectors = try Blocking.wait {
+                try await client.post("embeddings", body: body) { data in
+                    try OpenAIEmbeddingsClient.parse(data, expected: 1, dimension: nil)
+                }.value
+            }
+            guard let width = vectors.first?.count, width > 0 else { throw EmbeddingsClientError.malformedResponse("an empty embedding") }
+            return width
+        } catch let e as HTTPClientError {
+            throw map(e, policy: client.retryPolicy)
+        }
+    }
+
+    /// Parses an embeddings answer; `dimension` nil accepts any width, the same for every item.
+    static func parse(_ data: Data, expected: Int, dimension: Int?) throws -> [[Float]] {
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw Malformed(description: "body is not a JSON object: \(JSONHTTPClient.preview(data, limit: 200))")
         }
@@ -202,10 +229,13 @@ public final class OpenAIEmbeddingsClient: SentenceEncoder, @unchecked Sendable 
                 guard let n = x as? Double else { throw Malformed(description: "item \(index) has a non-numeric value") }
                 v.append(Float(n))
             }
-            guard v.count == dimension else {
+            if let dimension, v.count != dimension {
                 throw Malformed(description: "item \(index) has \(v.count) dimensions, expected \(dimension)")
             }
             out[index] = v
+        }
+        if dimension == nil, let w = out.first?.count, out.contains(where: { $0.count != w }) {
+            throw Malformed(description: "items of different widths (\(Set(out.map(\.count)).sorted()))")
         }
         return out
     }

@@ -1,55 +1,20 @@
 import Foundation
+import LoopbackHTTP
 import RecData
 import RecKit
 import Testing
 @testable import RecReasoning
 
 /// The `openai` reasoner against a real llama.cpp `llama-server` serving SmolLM2-135M-Instruct,
-/// started and stopped by Notebooks-as-Scripts/llama-server.sh. It runs only where that script
-/// has built the server and fetched the model into the cache (about 20 minutes on 2 idle cores):
-///   bash Notebooks-as-Scripts/llama-server.sh build && bash Notebooks-as-Scripts/llama-server.sh fetch-model
-/// Elsewhere it is reported as skipped, with that command.
-enum LlamaServer {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Notebooks-as-Scripts/llama-server.sh").path
-    static let buildCommand = "bash Notebooks-as-Scripts/llama-server.sh build && bash Notebooks-as-Scripts/llama-server.sh fetch-model"
-
-    /// Runs the script; stdout trimmed, or nil on a non-zero exit.
-    @discardableResult
-    static func run(_ args: [String], environment: [String: String] = [:]) -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [script] + args
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// Built and fetched: `path` and `model-path` succeed (they only look at the cache).
-    static let available: Bool = FileManager.default.fileExists(atPath: script) && run(["path"]) != nil && run(["model-path"]) != nil
-}
-
-@Suite(.serialized, .enabled(if: LlamaServer.available,
-                             "llama-server or the SmolLM2 model is not in the cache; build it with: \(LlamaServer.buildCommand)"))
+/// started and stopped by Notebooks-as-Scripts/llama-server.sh (`LlamaServer`, in the shared test
+/// support). Where the server is not built it is reported as skipped, with the command that builds it.
+@Suite(.serialized, .enabled(if: LlamaServer.available, Comment(rawValue: LlamaServer.skipReason)))
 struct LlamaServerEndToEndTests {
-    /// Starts a server in its own run folder, gives its base URL to `body`, always stops it.
+    /// Starts a server in its own run folder, gives its API root to `body`, always stops it.
     func withServer(_ body: (URL) async throws -> Void) async throws {
-        let runDir = FileManager.default.temporaryDirectory.appendingPathComponent("llama-run-\(UUID().uuidString)")
-        let env = ["LLAMA_RUN_DIR": runDir.path, "LLAMA_START_TIMEOUT": "180"]
-        defer {
-            LlamaServer.run(["stop"], environment: env)
-            try? FileManager.default.removeItem(at: runDir)
-        }
-        let started = try #require(LlamaServer.run(["start"], environment: env), "llama-server.sh start failed (log: \(runDir.path)/server.log)")
-        let url = try #require(URL(string: started))
-        #expect(url.host == "127.0.0.1")
-        try await body(url.appendingPathComponent("v1"))
+        let server = try LlamaServer.start()
+        defer { server.stop() }
+        try await body(server.baseURL)
     }
 
     func config(_ base: URL, mode: ReasoningMode) -> OpenAIChatReasoner.Configuration {

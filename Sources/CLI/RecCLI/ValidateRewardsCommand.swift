@@ -166,12 +166,22 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
 
         // --sweep scores every configuration of every metric: prepare what any of them needs.
         let needs = (sweep ? chosen.flatMap { $0.sweepConfigurations } : chosen).reduce(MetricNeeds()) { $0.union($1.needs) }
-        var encoder: BERTSentenceEncoder?
-        if needs.contains(.sentenceEmbeddings) || needs.contains(.tokenEmbeddings) {
-            encoder = try encoderOptions.makeBERTEncoder()
+        var encoder: (any SentenceEncoder)?
+        var tokenEncoder: BERTSentenceEncoder?
+        if needs.contains(.tokenEmbeddings) {
+            // Token vectors exist only in-process: mixing a server's sentence vectors with MiniLM's
+            // token vectors would compare metrics over two different models.
+            if encoderOptions.usesServer {
+                let names = (sweep ? chosen.flatMap { $0.sweepConfigurations } : chosen).filter { $0.needs.contains(.tokenEmbeddings) }.map(\.name)
+                throw ValidationError("token-level metrics (\(Set(names).sorted().joined(separator: ", "))) need the in-process BERT model; --embeddings-url gives sentence vectors only: drop them from --metrics or drop --embeddings-url")
+            }
+            tokenEncoder = try encoderOptions.makeBERTEncoder()
+            encoder = tokenEncoder
+        } else if needs.contains(.sentenceEmbeddings) {
+            encoder = try encoderOptions.makeSentenceEncoder()
         }
         let setup = try ScoringSetup.load(store: store, dataset: dataset, split: split, heldOut: part.splitPart, rationales: rationales,
-                                          needs: needs, encoders: .init(sentence: encoder, tokens: encoder, batchSize: batchSize),
+                                          needs: needs, encoders: .init(sentence: encoder, tokens: tokenEncoder, batchSize: batchSize),
                                           seed: seed, showProgress: !quiet)
         var config = RewardValidationConfiguration(dataset: dataset, split: split, reasoner: runRecord.reasoner, metrics: chosen.map(\.name))
         config.heldOutPart = part.rawValue
@@ -201,7 +211,7 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         let report: RewardValidationReport
         if sweep {
             let validation = try ScoringSetup.load(store: store, dataset: dataset, split: split, heldOut: .valid, rationales: rationales,
-                                                   needs: needs, encoders: .init(sentence: encoder, tokens: encoder, batchSize: batchSize),
+                                                   needs: needs, encoders: .init(sentence: encoder, tokens: tokenEncoder, batchSize: batchSize),
                                                    seed: seed, showProgress: !quiet)
             report = try RewardValidation.runSelected(validation: validation, test: setup, metrics: chosen,
                                                       thresholds: parsedSweepThresholds, criterion: selectBy,

@@ -34,18 +34,21 @@ struct Embed: ParsableCommand {
         do {
             let s = try store.open()
             let d = try s.dataset(named: dataset)
-            let encoder = try encoderOptions.makeBERTEncoder()
+            if tokens && encoderOptions.usesServer {
+                throw ValidationError("--tokens needs the in-process BERT model; --embeddings-url gives sentence vectors only")
+            }
+            let encoder = try encoderOptions.makeSentenceEncoder()
             let cache = try EmbeddingCache(store: s)
             let progress = ProgressReporter(label: "embed \(dataset)", unit: "items", enabled: quiet ? false : nil)
             let before = try cache.count(modelID: encoder.modelID)
             let (ids, m) = try cache.itemEmbeddings(dataset: d, encoder: encoder, batchSize: batchSize, progress: progress)
             let after = try cache.count(modelID: encoder.modelID)
-            if tokens {
+            if tokens, let encoder = encoder as? BERTSentenceEncoder {
                 let items = try s.items(dataset: d)
                 let p = ProgressReporter(label: "token embeddings \(dataset)", unit: "items", enabled: quiet ? false : nil)
                 _ = try cache.tokenEmbeddings(items.map(\.text), encoder: encoder, batchSize: batchSize, progress: p)
             }
-            print("embedded \(ids.count) item texts of '\(dataset)' with \(encoder.directory.lastPathComponent) (\(m.cols) dimensions); \(after - before) distinct texts newly encoded, \(after) cached for this model")
+            print("embedded \(ids.count) item texts of '\(dataset)' with \(EncoderOptions.describe(encoder)) (\(m.cols) dimensions); \(after - before) distinct texts newly encoded, \(after) cached for this model")
         } catch {
             throw commandFailure(error)
         }
@@ -63,7 +66,7 @@ struct Encode: ParsableCommand {
     func run() throws {
         guard batchSize >= 1, chunk >= 1 else { throw ValidationError("--batch-size and --chunk must be ≥ 1") }
         do {
-            let encoder = try encoderOptions.makeBERTEncoder()
+            let encoder = try encoderOptions.makeSentenceEncoder()
             var texts: [String] = []
             func flush() throws {
                 guard !texts.isEmpty else { return }

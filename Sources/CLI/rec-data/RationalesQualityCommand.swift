@@ -23,7 +23,7 @@ struct QualityOptions: ParsableArguments {
 
     func embedder() throws -> RationaleTextEmbedder? {
         guard embeddings else { return nil }
-        let encoder = try encoderOptions.makeBERTEncoder()
+        let encoder = try encoderOptions.makeSentenceEncoder()
         return { texts in
             guard !texts.isEmpty else { return [] }
             let m = try encoder.encode(texts, batchSize: 32)

@@ -44,7 +44,7 @@ struct TrainDistance: ParsableCommand {
             let rationaleStore = try RationaleStore(store: s)
             let runRecord = try rationaleStore.latestRun(dataset: dataset, split: split, reasoner: reasoner.rawValue)
             let rationales = try rationaleStore.rationales(runID: runRecord.id)
-            let encoder = try encoderOptions.makeBERTEncoder()
+            let encoder = try encoderOptions.makeSentenceEncoder()
             // heldOut: .train — the setup's "pairs" are then training ratings; nothing held out is read.
             let setup = try ScoringSetup.load(store: s, dataset: dataset, split: split, heldOut: .train, rationales: rationales,
                                               needs: [.sentenceEmbeddings, .rationales],

@@ -19,7 +19,7 @@ struct CommonOptions: ParsableArguments {
     var rationales: String = "aspect"
     @Option(help: "Description distance behind the ELLM reward: any rationale metric of the registry validate-rewards uses (sbert-cosine, learned-bilinear, hybrid:alpha=0.25, …, or one a downstream package adds).")
     var metric: String = "sbert-cosine"
-    @Option(help: "Sentence encoder: minilm (a BERT model: all-MiniLM-L6-v2 or the --model folder; embeddings must be cached by `rec-data embed`) or hashing (bag of words, no model).")
+    @Option(help: "Sentence encoder: minilm (a BERT model: all-MiniLM-L6-v2 or the --model folder, or the --embeddings-url server; embeddings must be cached by `rec-data embed` with the same options) or hashing (bag of words, no model).")
     var encoder: EncoderKind = .minilm
     @OptionGroup var encoderOptions: EncoderOptions
     @Flag(name: .customLong("embed-missing"), help: "Embed item texts missing from the cache instead of failing.") var embedMissing = false
@@ -67,6 +67,7 @@ struct CommonOptions: ParsableArguments {
         need(evalUsers >= 1, "--eval-users must be ≥ 1 (got \(evalUsers)): the final evaluation needs held-out users")
         need(checkpointEvery >= 0, "--checkpoint-every must be ≥ 0 (0 = never; got \(checkpointEvery))")
         need(logEvery >= 1, "--log-every must be ≥ 1 (got \(logEvery))")
+        need(!(encoder == .hashing && encoderOptions.usesServer), "--encoder hashing and --embeddings-url exclude each other (the server replaces the minilm encoder)")
         let registry = ToolMetrics.registry
         let rationaleMetrics = registry.metrics.filter { $0.usesRationales && !$0.needs.contains(.tokenEmbeddings) }.map(\.name)
         if let m = try? registry.metric(named: metric) {
@@ -82,7 +83,7 @@ struct CommonOptions: ParsableArguments {
         switch encoder {
         // The hashing encoder lives with the agents (RecAgents), which the shared CLI support does not link.
         case .hashing: return HashingEncoder(dimension: 256)
-        case .minilm: return try encoderOptions.makeBERTEncoder()
+        case .minilm: return try encoderOptions.makeSentenceEncoder()
         }
     }
 

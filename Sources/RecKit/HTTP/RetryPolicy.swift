@@ -41,7 +41,8 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     public static let none = RetryPolicy(maxAttempts: 1)
 
     /// Whether a response status is worth another attempt.
-    public func isRetryable(status: Int) -> Bool { status == 429 || (500...599).contains(status) }
+    /// 501 (not implemented) and 505 (version not supported) say the server never will: not retried.
+    public func isRetryable(status: Int) -> Bool { status == 429 || ((500...599).contains(status) && status != 501 && status != 505) }
 
     /// Seconds to wait after failed attempt `attempt` (1-based). A server's `Retry-After` replaces
     /// the computed backoff (it knows its own load better), clamped to `maxRetryAfter`.
