@@ -64,7 +64,7 @@ public enum ValidationReportSchema {
             "minimum_ratings_per_user": c.minimumRatingsPerUser, "bootstrap_resamples": c.bootstrapResamples,
             "permutations": c.permutations, "baseline": c.baseline, "ellm_metric": c.ellmMetric,
             "seed": c.seed, "encoder": c.encoder.map { $0 as Any } ?? NSNull(), "like_threshold": number(c.likeThreshold),
-            "cross_fit_folds": c.crossFitFolds,
+            "cross_fit_folds": c.crossFitFolds, "users_of_runs": c.usersOfRuns.map { $0 as Any } ?? NSNull(),
             "requested_comparisons": c.requestedComparisons.map { [$0.a, $0.b] },
         ]
     }

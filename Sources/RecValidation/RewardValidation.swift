@@ -39,6 +39,9 @@ public struct RewardValidationConfiguration: Sendable, Codable, Hashable {
     public var likeThreshold: Double = 4
     /// Folds of users for the cross-fitted popularity adjustment (incremental AUC over popularity).
     public var crossFitFolds: Int = 5
+    /// When set, only users with at least one rationale in each of these runs were validated
+    /// (as well as in `rationaleRun`): how runs over different user sets are compared fairly.
+    public var usersOfRuns: [Int64]?
     /// Per-metric reward thresholds that replace `threshold` (a sweep's picks), by metric name.
     public var thresholdOverrides: [String: RewardThreshold] = [:]
 

@@ -71,6 +71,34 @@ import Testing
                 == String(contentsOf: again.appendingPathComponent("summary.csv"), encoding: .utf8))
     }
 
+    @Test func usersOfRunValidatesOnlyTheUsersBothRunsCover() throws {
+        let (db, dir) = try Self.world()
+        // An imported run covering 10 users (as a --limit-users LLM run would).
+        let jsonl = dir.appendingPathComponent("ten.jsonl")
+        try (1...10).map { "{\"user_id\": \"u\($0)\", \"rationales\": [\"prefers lightweight gear\"]}" }.joined(separator: "\n")
+            .write(to: jsonl, atomically: true, encoding: .utf8)
+        let imported = try CLI.run("rec-data", ["rationales-import", jsonl.path, "--db", db, "--dataset", "synth-4", "--split", "random", "--name", "ten"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let runs = try CLI.run("rec-data", ["rationales-show", "--db", db, "--dataset", "synth-4", "--split", "random", "--runs"])
+        let line = try #require(runs.stdout.split(separator: "\n").first { $0.contains("imported:ten") }, "\(runs.stdout)")
+        let runID = try #require(line.split(whereSeparator: { !$0.isNumber }).first.map(String.init), "\(line)")
+        let out = dir.appendingPathComponent("restricted")
+        let r = try CLI.run("validate-rewards", ["--db", db, "--dataset", "synth-4", "--split", "random", "--reasoner", "oracle",
+                                                 "--users-of-run", runID, "--metrics", "sbert-cosine", "--bootstrap", "50", "--quiet", "--out", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let users = Set(try String(contentsOf: out.appendingPathComponent("pairs.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { String($0.split(separator: ",")[0]) })
+        #expect(!users.isEmpty && users.isSubset(of: Set((1...10).map { "u\($0)" })), "\(users.sorted())")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as! [String: Any]
+        #expect((json["configuration"] as? [String: Any])?["users_of_runs"] as? [Int] == [Int(runID)!])
+        // A run of another split is refused by name.
+        try #require(try CLI.run("rec-data", ["split", "--db", db, "--dataset", "synth-4", "--name", "other", "--method", "random", "--ratios", "0.7,0.1,0.2", "--seed", "9"]).status == 0)
+        try #require(try CLI.run("rec-data", ["rationales", "--db", db, "--dataset", "synth-4", "--split", "other", "--reasoner", "oracle"]).status == 0)
+        let wrong = try CLI.run("validate-rewards", ["--db", db, "--dataset", "synth-4", "--split", "other", "--reasoner", "oracle",
+                                                     "--users-of-run", runID, "--metrics", "sbert-cosine", "--quiet", "--out", dir.appendingPathComponent("w").path])
+        #expect(wrong.status != 0 && wrong.stderr.contains("--users-of-run \(runID) is a run of synth-4/random"), "\(wrong.stderr)")
+    }
+
     @Test func badInputLeavesOnlyAnErrorFile() throws {
         let (db, dir) = try Self.world()
         let cases: [([String], String)] = [

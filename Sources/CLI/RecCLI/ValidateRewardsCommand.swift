@@ -46,6 +46,8 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
     @Option(help: "Held-out part to validate against.") var part: HeldOutPart = .test
     @Option(help: "Reasoner whose latest rationale run is used.") var reasoner = ReasonerName(.aspect)
     @Option(name: .customLong("run"), help: "Use this rationale run id instead of the reasoner's latest.") var runID: Int64?
+    @Option(name: .customLong("users-of-run"), help: "Validate only users with at least one rationale in this run too (repeatable): compares runs over different user sets (a --limit-users LLM run, a filtered copy) on the same users.")
+    var usersOfRuns: [Int64] = []
     @Option(help: "Comma-separated metrics, or 'all'.") var metrics: String = "all"
     @Option(help: "Reward threshold: an absolute value (0.5) or a per-rationale catalog percentile (p0.9 or 90%).")
     var threshold: String = "p0.9"
@@ -159,7 +161,18 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         let runRecord = try runID.map { try rationaleStore.run(id: $0) }
             ?? rationaleStore.latestRun(dataset: dataset, split: split, reasoner: reasoner.rawValue)
         folder = self.folder(reasoner: runRecord.reasoner)
-        let rationales = try rationaleStore.rationales(runID: runRecord.id)
+        var rationales = try rationaleStore.rationales(runID: runRecord.id)
+        for other in usersOfRuns {
+            let otherRun = try rationaleStore.run(id: other)
+            guard otherRun.dataset == dataset, otherRun.split == split else {
+                throw ValidationError("--users-of-run \(other) is a run of \(otherRun.dataset)/\(otherRun.split), not of \(dataset)/\(split)")
+            }
+            let keep = Set(try rationaleStore.rationales(runID: other).filter { !$0.value.isEmpty }.keys)
+            rationales = rationales.filter { keep.contains($0.key) }
+        }
+        guard usersOfRuns.isEmpty || rationales.values.contains(where: { !$0.isEmpty }) else {
+            throw ValidationError("no user has rationales in run \(runRecord.id) and in every --users-of-run run (\(usersOfRuns.map(String.init).joined(separator: ", ")))")
+        }
         guard rationales.values.contains(where: { !$0.isEmpty }) else {
             throw StoreError.invalidArgument("rationale run \(runRecord.id) (\(runRecord.reasoner)) holds no rationales; generate them with `rec-data rationales --dataset \(dataset) --split \(split) --reasoner \(reasoner)`")
         }
@@ -208,6 +221,7 @@ public struct ValidateRewardsCommand: MetricExtensibleCommand {
         config.likeThreshold = d.scale.likeThreshold
         // MARK: issue 12 — popularity adjustment and selection on validation
         config.crossFitFolds = crossFitFolds
+        config.usersOfRuns = usersOfRuns.isEmpty ? nil : usersOfRuns
         let report: RewardValidationReport
         if sweep {
             let validation = try ScoringSetup.load(store: store, dataset: dataset, split: split, heldOut: .valid, rationales: rationales,
