@@ -36,6 +36,62 @@ import Testing
         }
     }
 
+    /// users.csv holds one row per method, seed, point and user, and paired-users.csv's mean
+    /// differences are those of the per-user values averaged over seeds, recomputed here.
+    @Test func perUserRowsAndPairedTestsOverUsersMatchAHandComputation() throws {
+        let (db, dir) = try CLI.syntheticWorld(seed: 6, users: 60, items: 120)
+        let out = dir.appendingPathComponent("cmp")
+        let r = try CLI.run("rec-train", ["compare", "--db", db, "--dataset", "synth-6", "--split", "random", "--rationales", "none",
+                                          "--encoder", "hashing", "--seeds", "1,2", "--methods", "dqn-extrinsic,popularity,random",
+                                          "--pretrain-steps", "0", "--finetune-steps", "100", "--eval-users", "12", "--out", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        func table(_ name: String) throws -> [[String: String]] {
+            let lines = try String(contentsOf: out.appendingPathComponent(name), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0).map { ($0, $1) }) }
+        }
+        let users = try table("users.csv")
+        let userIDs = Set(users.map { $0["user"]! })
+        #expect(userIDs.count == 12)
+        #expect(users.count == 3 * 2 * 2 * 12, "method × seed × point × user")
+        // Per user, mean over seeds, then the difference of means over users with a value.
+        func means(_ method: String, _ point: String, _ metric: String) -> [String: Double] {
+            var acc: [String: [Double]] = [:]
+            for row in users where row["method"] == method && row["point"] == point { if let v = Double(row[metric]!) { acc[row["user"]!, default: []].append(v) } }
+            return acc.mapValues { $0.reduce(0, +) / Double($0.count) }
+        }
+        let paired = try table("paired-users.csv")
+        #expect(Set(paired.map { $0["reference"]! }) == ["dqn-extrinsic", "popularity"])
+        for row in paired {
+            let a = means(row["method"]!, row["point"]!, row["metric"]!), b = means(row["reference"]!, row["point"]!, row["metric"]!)
+            let common = Set(a.keys).intersection(b.keys)
+            #expect(Int(row["users"]!) == common.count)
+            let expected = common.map { a[$0]! - b[$0]! }.reduce(0, +) / Double(common.count)
+            let got = try #require(Double(row["difference"]!))
+            #expect(abs(got - expected) < 1e-9, "\(row)")
+            let lo = Double(row["ci_lower"]!)!, hi = Double(row["ci_upper"]!)!, p = Double(row["p_sign_flip"]!)!, holm = Double(row["p_holm"]!)!
+            #expect(lo <= got + 1e-12 && got <= hi + 1e-12 && (0...1).contains(p) && holm >= p - 1e-12, "\(row)")
+        }
+        let md = try String(contentsOf: out.appendingPathComponent("comparison.md"), encoding: .utf8)
+        #expect(md.contains("## Paired tests over users (dqn-extrinsic and popularity as references)"))
+    }
+
+    /// `--eval-users all`: every playable user is trained on and evaluated; the run folder's
+    /// users.csv has one row per user and evaluation point, and the config records the mode.
+    @Test func evalUsersAllEvaluatesEveryPlayableUser() throws {
+        let (db, dir) = try CLI.syntheticWorld(seed: 6, users: 30, items: 80)
+        let out = dir.appendingPathComponent("all")
+        let r = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-6", "--split", "random", "--rationales", "none", "--encoder", "hashing",
+                                          "--reward", "rnd", "--steps", "60", "--finetune-steps", "60", "--eval-users", "all", "--out", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try String(contentsOf: out.appendingPathComponent("users.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+        let users = Set(rows.map { $0.split(separator: ",", omittingEmptySubsequences: false)[3] })
+        #expect(users.count == 30 && rows.count == 60, "\(users.count) users, \(rows.count) rows")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json"))) as? [String: Any]
+        #expect((config?["run"] as? [String: Any])?["evaluateAllUsers"] as? Bool == true)
+        let bad = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-6", "--split", "random", "--eval-users", "some"])
+        #expect(bad.status == 64 && bad.stderr.contains("eval-users"), "\(bad.stderr)")
+    }
+
     @Test func theOldNoveltyNameRunsTheCountRewardWithANote() throws {
         let dir = try CLI.temporaryDirectory()
         let db = dir.appendingPathComponent("rec.sqlite").path

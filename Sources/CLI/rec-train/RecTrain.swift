@@ -42,7 +42,8 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("train-every"), help: "Environment steps per gradient update.") var trainEvery = DQNConfiguration().trainFrequency
     @Option(name: .customLong("target-every"), help: "Hard target copy every N steps.") var targetEvery = 500
     @Option(name: .customLong("tau"), help: "Polyak τ (> 0 replaces hard copies).") var tau: Float = 0
-    @Option(name: .customLong("eval-users"), help: "Most held-out users evaluated.") var evalUsers = 200
+    @Option(name: .customLong("eval-users"), help: "Most held-out users evaluated (of the 20 % held out), or all: every playable user trains and is evaluated on its test items (RecBole's protocol).")
+    var evalUsers: EvaluationUsers = .atMost(200)
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps (at the next session end; 0 = never).") var checkpointEvery = 5000
     @Option(name: .customLong("log-every"), help: "Steps per learning-curve point.") var logEvery = 1000
     @Flag(help: "No progress line.") var quiet = false
@@ -64,7 +65,7 @@ struct CommonOptions: ParsableArguments {
         need(trainEvery >= 1, "--train-every must be ≥ 1 (got \(trainEvery))")
         need(targetEvery >= 0, "--target-every must be ≥ 0 (got \(targetEvery))")
         need(tau.isFinite && tau >= 0 && tau <= 1, "--tau must be in [0, 1] (got \(tau))")
-        need(evalUsers >= 1, "--eval-users must be ≥ 1 (got \(evalUsers)): the final evaluation needs held-out users")
+        if case let .atMost(n) = evalUsers { need(n >= 1, "--eval-users must be ≥ 1 or all (got \(n)): the final evaluation needs held-out users") }
         need(checkpointEvery >= 0, "--checkpoint-every must be ≥ 0 (0 = never; got \(checkpointEvery))")
         need(logEvery >= 1, "--log-every must be ≥ 1 (got \(logEvery))")
         need(!(encoder == .hashing && encoderOptions.usesServer), "--encoder hashing and --embeddings-url exclude each other (the server replaces the minilm encoder)")
@@ -124,7 +125,10 @@ struct CommonOptions: ParsableArguments {
         c.dqn.trainFrequency = trainEvery
         c.dqn.targetUpdateInterval = targetEvery
         c.dqn.polyakTau = tau
-        c.evaluationUsers = evalUsers
+        switch evalUsers {
+        case let .atMost(n): c.evaluationUsers = n
+        case .all: c.evaluateAllUsers = true
+        }
         c.syntheticNoise = syntheticNoise
         c.checkpointEvery = checkpointEvery
         c.logEvery = logEvery
@@ -256,4 +260,17 @@ struct Compare: ParsableCommand {
             print(String(format: "compare finished in %.1f s; report: %@", Date().timeIntervalSince(start), dir.appendingPathComponent("index.html").path))
         } catch { throw commandFailure(error) }
     }
+}
+
+/// `--eval-users N|all`.
+enum EvaluationUsers: ExpressibleByArgument, Equatable {
+    /// At most N of the held-out fraction.
+    case atMost(Int)
+    /// Every playable user, trained on and evaluated (RecBole's protocol).
+    case all
+
+    init?(argument: String) {
+        if argument == "all" { self = .all } else if let n = Int(argument) { self = .atMost(n) } else { return nil }
+    }
+    var defaultValueDescription: String { if case let .atMost(n) = self { return String(n) }; return "all" }
 }

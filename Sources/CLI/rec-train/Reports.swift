@@ -47,6 +47,7 @@ enum Reports {
         let csv = CSVWriter(lineEnding: "\n").document(header: ["phase", "step", "episodes", "mean_return", "mean_rating", "epsilon", "loss", "rationales_achieved"],
             rows: result.curve.map { [$0.phase, String($0.step), String($0.episodes), String($0.meanReturn), String($0.meanRating), String($0.epsilon), String($0.loss), String($0.achieved)] })
         files["metrics.csv"] = Data(csv.utf8)
+        files["users.csv"] = userCSV(result.evaluations.map { (result.configuration.method, result.configuration.seed, $0.name, $0.result) })
         let curves = learningCurves(["\(result.configuration.method)": result.curve])
         files["curve-rating.svg"] = Data(curves.rating.utf8)
         files["curve-return.svg"] = Data(curves.ret.utf8)
@@ -66,6 +67,96 @@ enum Reports {
         files["index.html"] = Data(html.render().utf8)
         // The run folder also holds the checkpoints: put the report files in, keep those.
         try ReportFolder(dir).update(with: files)
+    }
+
+    /// The tidy per-user table (`users.csv`): one row per method, seed, evaluation point and
+    /// user; empty cells where a figure is undefined (no liked test item, no rationales).
+    static func userCSV(_ evaluations: [(method: String, seed: UInt64, point: String, result: EvaluationResult)]) -> Data {
+        var rows: [[String]] = []
+        for e in evaluations {
+            for u in e.result.perUser ?? [] {
+                rows.append([e.method, String(e.seed), e.point, u.user] + UserEvaluation.metricNames.map { u.value($0).map { String($0) } ?? "" })
+            }
+        }
+        return Data(CSVWriter(lineEnding: "\n").document(header: ["method", "seed", "point", "user"] + UserEvaluation.metricNames, rows: rows).utf8)
+    }
+
+    /// One paired comparison over users: method − reference of a metric at a point.
+    struct UserPairedTest {
+        var method: String, reference: String, metric: String, point: String
+        var users: Int, seeds: Int
+        var difference: PairedDifference
+        var signFlip: PermutationTestResult
+        var pHolm: Estimate?
+    }
+
+    /// Paired tests over users, pooled over seeds: each user's figure is averaged over the seeds
+    /// first (the evaluation users are the same for every method and seed, drawn with the
+    /// evaluation seed), so the user is the independent unit and seeds only reduce its noise.
+    /// The difference of means gets a paired cluster bootstrap over users (95 % percentile
+    /// interval, `resamples`, seeded) and an exact-in-the-limit sign-flip test of the per-user
+    /// differences (Monte Carlo, 10 000 sign patterns). `pHolm` is left for the caller, which
+    /// corrects over every row it reports (one family).
+    static func userPairedTests(_ outcomes: [MethodOutcome], methods: [String], reference: String,
+                                metrics: [String] = ["hr@10", "ndcg@10", "mean_rating"], resamples: Int = 1000) -> [UserPairedTest] {
+        // Per (method, point): user → values over seeds.
+        func perUser(_ method: String, zeroShot: Bool, metric: String) -> (means: [String: Double], seeds: Int) {
+            var sums: [String: (Double, Int)] = [:]
+            let runs = outcomes.filter { $0.method == method }
+            for o in runs {
+                for u in (zeroShot ? o.zeroShot : o.final).perUser ?? [] {
+                    guard let v = u.value(metric), v.isFinite else { continue }
+                    let (s, n) = sums[u.user] ?? (0, 0)
+                    sums[u.user] = (s + v, n + 1)
+                }
+            }
+            return (sums.mapValues { $0.0 / Double($0.1) }, runs.count)
+        }
+        var tests: [UserPairedTest] = []
+        for method in methods where method != reference {
+            for metric in metrics {
+                for zeroShot in [true, false] {
+                    let a = perUser(method, zeroShot: zeroShot, metric: metric), b = perUser(reference, zeroShot: zeroShot, metric: metric)
+                    let users = Set(a.means.keys).intersection(b.means.keys).sorted()
+                    guard !users.isEmpty else { continue }
+                    let x = users.map { a.means[$0]! }, y = users.map { b.means[$0]! }
+                    let boot = ClusterBootstrap(userCount: users.count, configuration: BootstrapConfiguration(resamples: resamples, seed: 1, method: .percentile))
+                    let diff = boot.compare({ w in Reports.weightedMean(x, w) }, { w in Reports.weightedMean(y, w) })
+                    let flip = PairedTests.signFlip(differences: zip(x, y).map { $0 - $1 }, permutations: 10_000, seed: 1)
+                    tests.append(UserPairedTest(method: method, reference: reference, metric: metric, point: zeroShot ? "zero-shot" : "fine-tuned",
+                                                users: users.count, seeds: min(a.seeds, b.seeds), difference: diff, signFlip: flip))
+                }
+            }
+        }
+        return tests
+    }
+
+    static func weightedMean(_ v: [Double], _ w: UserWeights) -> Estimate {
+        var s = 0.0, n = 0.0
+        for (x, m) in zip(v, w.multiplicity) { s += x * m; n += m }
+        return n > 0 ? .value(s / n) : .undefined(reason: "no users")
+    }
+
+    static func userPairedTable(_ tests: [UserPairedTest]) -> ReportTable {
+        var t = ReportTable(header: ["method − reference", "metric", "point", "users", "seeds", "mean difference [95 % paired bootstrap]",
+                                     "sign-flip p", "Holm p"])
+        for r in tests {
+            t.append([.text("\(r.method) − \(r.reference)"), .text(r.metric), .text(r.point), .integer(r.users), .integer(r.seeds),
+                      .estimateWithInterval(r.difference.difference.point, r.difference.difference.interval, digits: 4),
+                      .estimate(r.signFlip.pValue, digits: 4), .estimate(r.pHolm ?? .undefined(reason: "not corrected"), digits: 4)])
+        }
+        return t
+    }
+
+    static func userPairedCSV(_ tests: [UserPairedTest]) -> Data {
+        let rows = tests.map { r -> [String] in
+            let iv = r.difference.difference.interval.interval
+            return [r.method, r.reference, r.metric, r.point, String(r.users), String(r.seeds),
+                    r.difference.difference.point.value.map { String($0) } ?? "", iv.map { String($0.lower) } ?? "", iv.map { String($0.upper) } ?? "",
+                    r.signFlip.pValue.value.map { String($0) } ?? "", r.pHolm?.value.map { String($0) } ?? ""]
+        }
+        return Data(CSVWriter(lineEnding: "\n").document(header: ["method", "reference", "metric", "point", "users", "seeds", "difference",
+                                                                   "ci_lower", "ci_upper", "p_sign_flip", "p_holm"], rows: rows).utf8)
     }
 
     static func learningCurves(_ curves: [String: [CurvePoint]]) -> (rating: String, ret: String) {
@@ -108,8 +199,8 @@ enum Reports {
     /// DQN methods, the initial weights' generator). Reports the mean difference with a 95 %
     /// Student-t interval of the per-seed differences (the paired t-interval) and the exact
     /// two-sided sign-flip p-value over the 2ⁿ sign patterns (`PairedTests.signFlip`). With n
-    /// seeds the smallest attainable p is 2/2ⁿ (0.25 for 3 seeds). Per-user pairing is not offered:
-    /// evaluations keep aggregates per run, not per-user rows.
+    /// seeds the smallest attainable p is 2/2ⁿ (0.25 for 3 seeds); `userPairedTests` pairs over
+    /// users instead, which has the power this lacks.
     static func pairedTable(_ outcomes: [MethodOutcome], methods: [String], reference: String) -> ReportTable {
         var t = ReportTable(header: ["method − \(reference)", "metric", "point", "seeds", "mean difference [95 % paired t]", "sign-flip p (exact, over seeds)"])
         for method in methods where method != reference {
@@ -161,11 +252,26 @@ enum Reports {
             paired = pairedTable(outcomes, methods: methods, reference: reference)
             md += "\n## Paired tests against \(reference) (paired over seeds)\n\nPer seed, the difference method − \(reference); mean with the 95 % Student-t interval of the per-seed differences, and the exact sign-flip p-value over all 2ⁿ sign patterns of the n seeds (smallest attainable p: 2/2ⁿ). No multiple-comparison correction.\n\n" + MarkdownTable.render(paired!) + "\n"
         }
+        files["users.csv"] = userCSV(outcomes.flatMap { o in [(o.method, o.seed, "zero-shot", o.zeroShot), (o.method, o.seed, "fine-tuned", o.final)] })
+        // Paired over users: against the from-scratch agent (does pretraining help?) and against
+        // popularity (is the agent a recommender worth having?).
+        var references: [String] = []
+        if let r = pairedReference(methods) { references.append(r) }
+        if methods.contains("popularity"), !references.contains("popularity") { references.append("popularity") }
+        var userTests: [UserPairedTest] = []
+        for r in references where methods.count > 1 { userTests += userPairedTests(outcomes, methods: methods, reference: r) }
+        if !userTests.isEmpty {
+            let holm = MultipleComparisons.holm(userTests.map(\.signFlip.pValue))
+            for i in userTests.indices { userTests[i].pHolm = holm[i] }
+            files["paired-users.csv"] = userPairedCSV(userTests)
+            md += "\n## Paired tests over users (\(references.joined(separator: " and ")) as references)\n\nEach user's figure is averaged over the seeds, then method − reference is compared over the evaluation users (the same users for every method and seed): mean difference with a 95 % paired cluster-bootstrap interval (1000 resamples of users), a sign-flip test of the per-user differences (10 000 Monte Carlo sign patterns) and Holm's correction over every row of this table. Per-user rows are in `users.csv`.\n\n" + MarkdownTable.render(userPairedTable(userTests)) + "\n"
+        }
         files["comparison.md"] = Data(md.utf8)
         var html = HTMLReport(title: "rec-train compare: \(template.dataset)")
         html.paragraph("Command: \(command)")
         html.table(table, caption: "Mean [95 % t-interval] across \(seeds.count) seeds.")
         if let paired { html.table(paired, caption: "Paired over seeds: per-seed differences against \(pairedReference(methods) ?? ""), 95 % paired t-interval, exact sign-flip p.") }
+        if !userTests.isEmpty { html.table(userPairedTable(userTests), caption: "Paired over users (each user's figure averaged over seeds): 95 % paired cluster-bootstrap interval, sign-flip p, Holm over the table.") }
         for (metric, label) in [("mean_rating", "Mean simulated rating"), ("ndcg@10", "NDCG@10"), ("hr@10", "HR@10")] {
             let groups = methods.map { m -> BarGroup in
                 let z = summaries(outcomes, methods: [m], metric: metric, zeroShot: true)[0]

@@ -42,6 +42,40 @@ public struct MFGreedyPolicy: RecommendationPolicy {
     public func scores(user: Int, step: Int, history: [Int32]) -> [Float] { (0..<model.items).map { Float(model.predict(user: user, item: $0)) } }
 }
 
+/// One evaluation user's figures: the rows a researcher re-analyses (`users.csv`) and the unit of
+/// the paired tests between methods.
+public struct UserEvaluation: Sendable, Hashable, Codable {
+    /// The user's external id.
+    public var user: String
+    /// HR@k and NDCG@k of the ranking from the session's starting state; nil when the user has no
+    /// liked test item (the user is then left out of HR and NDCG, as in RecBole).
+    public var hit: Double?
+    public var ndcg: Double?
+    /// Mean simulated rating and liked share over the user's greedy session.
+    public var meanRating: Double
+    public var likedShare: Double
+    /// Rationales achieved in the session (nil without rationales).
+    public var rationalesAchieved: Double?
+
+    public init(user: String, hit: Double?, ndcg: Double?, meanRating: Double, likedShare: Double, rationalesAchieved: Double?) {
+        self.user = user; self.hit = hit; self.ndcg = ndcg; self.meanRating = meanRating; self.likedShare = likedShare
+        self.rationalesAchieved = rationalesAchieved
+    }
+
+    /// The per-user metrics, by the names of ``EvaluationResult/metricNames``.
+    public static let metricNames = ["hr@10", "ndcg@10", "mean_rating", "liked_share", "rationales_achieved"]
+    public func value(_ metric: String) -> Double? {
+        switch metric {
+        case "hr@10": return hit
+        case "ndcg@10": return ndcg
+        case "mean_rating": return meanRating
+        case "liked_share": return likedShare
+        case "rationales_achieved": return rationalesAchieved
+        default: return nil
+        }
+    }
+}
+
 /// Evaluation metrics of one policy on the held-out users.
 public struct EvaluationResult: Sendable, Hashable, Codable {
     /// Mean simulated rating per recommendation over the evaluation sessions.
@@ -59,6 +93,8 @@ public struct EvaluationResult: Sendable, Hashable, Codable {
     public var rationalesAchieved: Double?
     public var sessions: Int
     public var rankedUsers: Int
+    /// One row per evaluation user, in evaluation order (nil in results stored before they were kept).
+    public var perUser: [UserEvaluation]?
 
     public static let metricNames = ["mean_rating", "liked_share", "hr@10", "ndcg@10", "coverage", "novelty", "rationales_achieved"]
     public func value(_ metric: String) -> Double? {
@@ -139,39 +175,54 @@ public struct Evaluator: Sendable {
         var hitSum = 0.0, ndcgSum = 0.0, ranked = 0, achievedSum = 0.0, sessions = 0, sessionsWithRationales = 0
         var shown = Set<Int>()
         var ellm = self.ellm
+        var rows: [UserEvaluation] = []
+        rows.reserveCapacity(users.count)
         for u in users {
             try env.reset(user: u)
             // Ranking from the starting state.
             let relevant = Set(d.users[u].test.filter { $0.value >= d.scale.likeThreshold }.keys)
+            var hit: Double?, ndcg: Double?
             if !relevant.isEmpty {
                 let s = policy.scores(user: u, step: env.step, history: env.recentHistory)
                 let ranking = TopK.rank(s, excluding: Set(d.users[u].history), k: k)
-                hitSum += TopK.hit(ranking, relevant: relevant)
-                ndcgSum += TopK.ndcg(ranking, relevant: relevant, k: k)
+                hit = TopK.hit(ranking, relevant: relevant)
+                ndcg = TopK.ndcg(ranking, relevant: relevant, k: k)
+                hitSum += hit!
+                ndcgSum += ndcg!
                 ranked += 1
             }
             // One greedy session.
             let hasRationales = !d.rationaleRanges[u].isEmpty
             if hasRationales { ellm?.beginEpisode(user: d.users[u].id) }
+            var userRating = 0.0, userLiked = 0, userSteps = 0
             while !env.done {
                 let s = policy.scores(user: u, step: env.step, history: env.recentHistory)
                 var best = -1
                 for i in s.indices where env.allowed[i] && (best < 0 || s[i] > s[best]) { best = i }
                 let r = env.recommend(best)
                 ratingSum += r.rating
-                if r.liked { likedCount += 1 }
+                userRating += r.rating
+                if r.liked { likedCount += 1; userLiked += 1 }
                 noveltySum += selfInfo[best]
                 shown.insert(best)
                 steps += 1
+                userSteps += 1
                 if hasRationales { _ = ellm?.reward(for: best) }
             }
-            if hasRationales, let e = ellm { achievedSum += Double(e.achievedThisEpisode); sessionsWithRationales += 1 }
+            var achieved: Double?
+            if hasRationales, let e = ellm {
+                achieved = Double(e.achievedThisEpisode)
+                achievedSum += achieved!
+                sessionsWithRationales += 1
+            }
             sessions += 1
+            rows.append(UserEvaluation(user: d.users[u].externalID, hit: hit, ndcg: ndcg, meanRating: userRating / Double(max(userSteps, 1)),
+                                       likedShare: Double(userLiked) / Double(max(userSteps, 1)), rationalesAchieved: achieved))
         }
         return EvaluationResult(meanRating: ratingSum / Double(max(steps, 1)), likedShare: Double(likedCount) / Double(max(steps, 1)),
                                 hitRate: ranked > 0 ? hitSum / Double(ranked) : .nan, ndcg: ranked > 0 ? ndcgSum / Double(ranked) : .nan, k: k,
                                 coverage: Double(shown.count) / Double(d.itemCount), novelty: noveltySum / Double(max(steps, 1)),
                                 rationalesAchieved: (ellm != nil && sessionsWithRationales > 0) ? achievedSum / Double(sessionsWithRationales) : nil,
-                                sessions: sessions, rankedUsers: ranked)
+                                sessions: sessions, rankedUsers: ranked, perUser: rows)
     }
 }

@@ -29,6 +29,12 @@ public struct RunConfiguration: Sendable, Codable, Hashable {
     public var evaluationFraction = 0.2
     public var evaluationUsers = 200
     public var evaluationSeed: UInt64 = 1
+    /// All users (`rec-train --eval-users all`): every playable user trains *and* is evaluated,
+    /// RecBole's protocol. Ranking metrics stay leak-free because they score the test part,
+    /// which neither the simulator (fitted on training ratings) nor the agent ever sees; what is
+    /// lost is the check on users the agent never met. nil (configurations stored before the
+    /// option) and false mean the held-out fraction above.
+    public var evaluateAllUsers: Bool?
     public var mf = MatrixFactorization.Configuration()
     public var syntheticNoise = false
     public var ellm = ELLMRewardConfiguration()
@@ -168,9 +174,15 @@ public final class TrainingRun {
         var order = Array(0..<n)
         var g = SeededGenerator(seed: c.evaluationSeed).fork("evaluation-users")
         order.shuffle(using: &g)
-        let evalCount = min(c.evaluationUsers, max(1, Int((c.evaluationFraction * Double(n)).rounded())))
-        let evaluation = env.playableUsers(Array(order.prefix(evalCount))).sorted()
-        let train = env.playableUsers(Array(order.dropFirst(evalCount))).sorted()
+        let evaluation: [Int], train: [Int]
+        if c.evaluateAllUsers == true {
+            evaluation = env.playableUsers(Array(0..<n))
+            train = evaluation
+        } else {
+            let evalCount = min(c.evaluationUsers, max(1, Int((c.evaluationFraction * Double(n)).rounded())))
+            evaluation = env.playableUsers(Array(order.prefix(evalCount))).sorted()
+            train = env.playableUsers(Array(order.dropFirst(evalCount))).sorted()
+        }
         guard !train.isEmpty, !evaluation.isEmpty else {
             throw AgentError.emptyActionSet("no user has \(c.dqn.episodeLength) recommendable items\(c.dqn.observedOnly ? " with a known rating (observed-only mode; use a split with more held-out ratings or a smaller T)" : "")")
         }

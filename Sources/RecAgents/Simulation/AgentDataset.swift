@@ -29,6 +29,8 @@ public enum AgentError: Error, CustomStringConvertible, Equatable {
 /// One simulated user: training history and the ratings the simulator can answer with.
 public struct AgentUser: Sendable, Hashable {
     public var id: Int64
+    /// The dataset's own user id (the store id as text where none was given).
+    public var externalID: String
     /// Catalog indices of training-part items, oldest first (the episode's starting history).
     public var history: [Int]
     /// Training ratings by catalog index.
@@ -37,8 +39,8 @@ public struct AgentUser: Sendable, Hashable {
     public var heldOut: [Int: Double]
     /// Test-part ratings only (the ranking metrics' ground truth).
     public var test: [Int: Double]
-    public init(id: Int64, history: [Int], trainRatings: [Int: Double], heldOut: [Int: Double], test: [Int: Double]) {
-        self.id = id; self.history = history; self.trainRatings = trainRatings; self.heldOut = heldOut; self.test = test
+    public init(id: Int64, externalID: String? = nil, history: [Int], trainRatings: [Int: Double], heldOut: [Int: Double], test: [Int: Double]) {
+        self.id = id; self.externalID = externalID ?? String(id); self.history = history; self.trainRatings = trainRatings; self.heldOut = heldOut; self.test = test
     }
 }
 
@@ -126,7 +128,7 @@ public struct AgentDataset: Sendable {
         let index = Dictionary(uniqueKeysWithValues: items.enumerated().map { ($0.element.id, $0.offset) })
         let storeUsers = try store.users(dataset: info)
         let userIndex = Dictionary(uniqueKeysWithValues: storeUsers.enumerated().map { ($0.element.id, $0.offset) })
-        var users = storeUsers.map { AgentUser(id: $0.id, history: [], trainRatings: [:], heldOut: [:], test: [:]) }
+        var users = storeUsers.map { AgentUser(id: $0.id, externalID: $0.externalID, history: [], trainRatings: [:], heldOut: [:], test: [:]) }
         var popularity = [Int](repeating: 0, count: items.count)
         for part in SplitPart.allCases {
             for r in try store.ratings(dataset: info, split: split, part: part) {
