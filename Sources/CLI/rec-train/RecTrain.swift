@@ -183,7 +183,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "One run: pretrain with an intrinsic reward (no ratings), evaluate zero-shot, fine-tune with the extrinsic reward, evaluate.")
     @OptionGroup var common: CommonOptions
-    @Option(help: "Pretraining reward: ellm, ellm-goal (ELLM reward, goal-conditioned agent), count-novelty, count-novelty-cluster (count-based; not ELLM's goal novelty; 'novelty' is a deprecated alias), rnd, extrinsic (no pretraining: fine-tune only), or a weighted sum like ellm+0.5*count-novelty.")
+    @Option(help: "Pretraining reward: ellm, ellm-goal (ELLM reward, goal-conditioned agent), ellm-novelty (ELLM's novelty baseline: every distinct rationale of the run is a goal for everyone), apt (ELLM's APT baseline: kNN particle entropy, k = 12), count-novelty, count-novelty-cluster (count-based; not ELLM's goal novelty; 'novelty' is a deprecated alias), rnd, extrinsic (no pretraining: fine-tune only), or a weighted sum like ellm+0.5*count-novelty.")
     var reward: String = "ellm"
     @Option(help: "Run seed.") var seed: UInt64 = 1
     @Option(help: "Shorthand for --pretrain-steps.") var steps: Int?
@@ -242,7 +242,7 @@ struct Compare: ParsableCommand {
                 return v
             }
             let methodList = methods.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? Methods.all
-            let needRationales = try methodList.contains { m in try !Methods.baselines.contains(m) && Methods.pretrainReward(m) == "ellm" }
+            let needRationales = try methodList.contains { m in try !Methods.baselines.contains(m) && (try Methods.pretrainReward(m)).map { try RewardSpec(parsing: $0).usesRationales } == true }
             let (_, sim, encID) = try common.prepare(needRationales: needRationales)
             if !common.quiet {
                 FileHandle.standardError.write(Data("simulator: MF RMSE on test ratings \(String(format: "%.3f", sim.heldOutRMSE)) (test SD \(String(format: "%.3f", sim.heldOutSD))); BLAS core \(BLASRuntime.coreName)\n".utf8))

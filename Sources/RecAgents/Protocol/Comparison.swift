@@ -3,7 +3,8 @@ import RecDistances
 
 /// The methods `rec-train compare` runs: five DQN variants and three non-RL baselines.
 public enum Methods {
-    public static let all = ["dqn-ellm", "dqn-ellm-goal", "dqn-count-novelty", "dqn-rnd", "dqn-extrinsic", "random", "popularity", "mf-greedy"]
+    public static let all = ["dqn-ellm", "dqn-ellm-goal", "dqn-ellm-novelty", "dqn-apt", "dqn-count-novelty", "dqn-rnd", "dqn-extrinsic",
+                             "random", "popularity", "mf-greedy"]
     public static let baselines: Set<String> = ["random", "popularity", "mf-greedy"]
 
     /// Pretraining reward of a DQN method (nil for the from-scratch extrinsic agent).
@@ -12,6 +13,8 @@ public enum Methods {
         case "dqn-ellm", "dqn-ellm-goal": return "ellm"
         case "dqn-count-novelty", "dqn-novelty": return "count-novelty"  // dqn-novelty: the deprecated name
         case "dqn-rnd": return "rnd"
+        case "dqn-ellm-novelty": return "ellm-novelty"
+        case "dqn-apt": return "apt"
         case "dqn-extrinsic": return nil
         default:
             if method.hasPrefix("dqn:") { return String(method.dropFirst(4)) }
@@ -61,7 +64,7 @@ public struct Comparison {
 
     public func run(simulator: UserSimulator, checkpointRoot: URL?) throws -> [MethodOutcome] {
         for m in methods where !Methods.baselines.contains(m) {
-            if try Methods.pretrainReward(m) == "ellm", simulator.dataset.rationaleEmbeddings == nil {
+            if let r = try Methods.pretrainReward(m), (try RewardSpec(parsing: r)).usesRationales, simulator.dataset.rationaleEmbeddings == nil {
                 throw AgentError.missingRationales(dataset: simulator.dataset.name, split: simulator.dataset.split, reasoner: "aspect")
             }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import RecDistances
 import RecKit
 import RecNN
@@ -43,8 +44,9 @@ public struct ExtrinsicReward: AgentReward {
 /// ELLM's rationale reward (from RecRewards) with the achieved-goal count exposed for metrics.
 public struct ELLMAgentReward: AgentReward {
     public var inner: ELLMReward
-    public init(_ inner: ELLMReward) { self.inner = inner }
-    public var name: String { "ellm" }
+    /// "ellm", or "ellm-novelty" for ELLM's goal-novelty baseline (``makeGoalNovelty``).
+    public let name: String
+    public init(_ inner: ELLMReward, name: String = "ellm") { self.inner = inner; self.name = name }
     public mutating func beginEpisode(user: Int64) { inner.beginEpisode(user: user) }
     public mutating func reward(for item: Int) -> Double { inner.reward(for: item) }
     public var achievedThisEpisode: Int { inner.achieved.count }
@@ -58,27 +60,119 @@ public struct ELLMAgentReward: AgentReward {
         guard let re = dataset.rationaleEmbeddings else {
             throw AgentError.missingRationales(dataset: dataset.name, split: dataset.split, reasoner: "aspect")
         }
+        try checkUsable(metric)
+        let users = dataset.users.enumerated().compactMap { (u, user) -> UserQuery? in
+            dataset.rationaleRanges[u].isEmpty ? nil : query(user, rationales: dataset.rationaleRanges[u], like: dataset.scale.likeThreshold)
+        }
+        let rationales = RationaleSet(texts: dataset.rationales.flatMap { $0 }, embeddings: re)
+        return ELLMAgentReward(try reward(dataset: dataset, rationales: rationales, users: users, configuration: configuration,
+                                          seed: seed, metric: metric))
+    }
+
+    /// ELLM's novelty baseline (`ellm-novelty`): the same reward rule with the goals taken away
+    /// from the reasoner's per-user suggestions and given to everyone: every distinct rationale
+    /// of the run is a goal for every user, and the reward pays for achieving one not yet
+    /// achieved this episode (ELLM's "novelty: all not-yet-achieved goals", here without the LM's
+    /// choice of which goals fit the user). Thresholds and payout are the ELLM reward's.
+    public static func makeGoalNovelty(dataset: AgentDataset, configuration: ELLMRewardConfiguration = .init(), seed: UInt64,
+                                       metric: any DescriptionDistance = SBERTCosine()) throws -> ELLMAgentReward {
+        guard let re = dataset.rationaleEmbeddings else {
+            throw AgentError.missingRationales(dataset: dataset.name, split: dataset.split, reasoner: "aspect")
+        }
+        try checkUsable(metric)
+        // Distinct texts in first-seen order, each with its embedding row.
+        var seen = Set<String>(), texts: [String] = [], rows: [Int] = []
+        for (r, t) in dataset.rationales.flatMap({ $0 }).enumerated() where seen.insert(t).inserted { texts.append(t); rows.append(r) }
+        let goals = Matrix(rows: rows.count, cols: re.cols, storage: rows.flatMap { re.row($0) })
+        let users = dataset.users.map { query($0, rationales: 0..<texts.count, like: dataset.scale.likeThreshold) }
+        return ELLMAgentReward(try reward(dataset: dataset, rationales: RationaleSet(texts: texts, embeddings: goals), users: users,
+                                          configuration: configuration, seed: seed, metric: metric), name: "ellm-novelty")
+    }
+
+    /// A user's query: the rationale rows, and liked and not-liked *training* items.
+    static func query(_ user: AgentUser, rationales: Range<Int>, like: Double) -> UserQuery {
+        let rated = user.trainRatings.sorted { $0.key < $1.key }
+        return UserQuery(userID: user.id, rationales: rationales, likedItems: rated.filter { $0.value >= like }.map(\.key),
+                         dislikedItems: rated.filter { $0.value < like }.map(\.key))
+    }
+
+    static func checkUsable(_ metric: any DescriptionDistance) throws {
         guard metric.usesRationales else {
             throw AgentError.impossible("metric '\(metric.name)' scores items without rationales; the ELLM reward needs a rationale metric")
         }
         guard !metric.needs.contains(.tokenEmbeddings) else {
             throw MetricError.missingInput(metric: metric.name, what: "token embeddings (rec-train prepares sentence embeddings only)")
         }
-        let catalog = ScoringCatalog(texts: dataset.itemTexts, embeddings: dataset.embeddings,
-                                     popularity: dataset.popularity.map(Float.init))
-        let like = dataset.scale.likeThreshold
-        let users = dataset.users.enumerated().compactMap { (u, user) -> UserQuery? in
-            guard !dataset.rationaleRanges[u].isEmpty else { return nil }
-            let rated = user.trainRatings.sorted { $0.key < $1.key }
-            return UserQuery(userID: user.id, rationales: dataset.rationaleRanges[u],
-                             likedItems: rated.filter { $0.value >= like }.map(\.key),
-                             dislikedItems: rated.filter { $0.value < like }.map(\.key))
-        }
-        let context = ScoringContext(catalog: catalog, rationales: RationaleSet(texts: dataset.rationales.flatMap { $0 }, embeddings: re),
-                                     seed: seed, users: users)
+    }
+
+    static func reward(dataset: AgentDataset, rationales: RationaleSet, users: [UserQuery], configuration: ELLMRewardConfiguration,
+                       seed: UInt64, metric: any DescriptionDistance) throws -> ELLMReward {
+        let catalog = ScoringCatalog(texts: dataset.itemTexts, embeddings: dataset.embeddings, popularity: dataset.popularity.map(Float.init))
+        let context = ScoringContext(catalog: catalog, rationales: rationales, seed: seed, users: users)
         try context.check(metric)
-        let prepared = try metric.prepared(for: context)
-        return ELLMAgentReward(try ELLMReward(configuration: configuration, metric: prepared, context: context, users: users))
+        return try ELLMReward(configuration: configuration, metric: try metric.prepared(for: context), context: context, users: users)
+    }
+}
+
+/// APT (Liu & Abbeel 2021), ELLM's particle-based entropy baseline: the reward for showing an
+/// item is log(1 + mean Euclidean distance from its embedding to its k nearest neighbours among
+/// the last `capacity` items shown in training), k = 12 as in ELLM. Items far from everything
+/// recently shown pay most, so the agent is pushed to spread over the catalog's embedding space.
+/// ELLM estimates the entropy over a replay batch of states; an online window of shown items is
+/// the same estimator over the representation the recommender acts on (Docs/dqn.md, "Rewards").
+public struct APTReward: AgentReward {
+    public let embeddings: Matrix
+    public let k: Int
+    public let capacity: Int
+    /// Ring buffer of shown items' catalog indices, oldest overwritten first.
+    public private(set) var shown: [Int32] = []
+    public private(set) var position = 0
+    public var name: String { "apt" }
+
+    public init(embeddings: Matrix, k: Int = 12, capacity: Int = 1024) {
+        precondition(k >= 1 && capacity >= k, "APT needs k ≥ 1 and a window of at least k items")
+        self.embeddings = embeddings; self.k = k; self.capacity = capacity
+    }
+
+    public mutating func beginEpisode(user: Int64) {}
+
+    public mutating func reward(for item: Int) -> Double {
+        let r = APTReward.particleReward(embeddings.row(item), window: shown, embeddings: embeddings, k: k)
+        if shown.count < capacity { shown.append(Int32(item)) } else { shown[position] = Int32(item) }
+        position = (position + 1) % capacity
+        return r
+    }
+
+    /// log(1 + mean of the k smallest distances from `x` to the window's items); 0 for an empty
+    /// window, and the mean over all of them while fewer than k have been shown.
+    public static func particleReward(_ x: [Float], window: [Int32], embeddings: Matrix, k: Int) -> Double {
+        guard !window.isEmpty else { return 0 }
+        var nearest: [Double] = []  // ascending, at most k
+        nearest.reserveCapacity(k + 1)
+        for i in window {
+            var d2 = 0.0
+            for (j, v) in x.enumerated() { let t = Double(v - embeddings[Int(i), j]); d2 += t * t }
+            let d = d2.squareRoot()
+            if nearest.count == k, d >= nearest[k - 1] { continue }
+            let at = nearest.firstIndex { $0 > d } ?? nearest.count
+            nearest.insert(d, at: at)
+            if nearest.count > k { nearest.removeLast() }
+        }
+        return Foundation.log(1 + nearest.reduce(0, +) / Double(nearest.count))
+    }
+
+    public func checkpointTensors() -> [String: StoredTensor] {
+        ["shown": StoredTensor(shape: [shown.count], ints: shown), "position": StoredTensor(shape: [1], ints: [Int32(position)])]
+    }
+    public mutating func restore(from tensors: [String: StoredTensor], file: String) throws {
+        guard let s = tensors["shown"]?.ints, let p = tensors["position"]?.ints?.first else {
+            throw CheckpointError.missingTensor(file: file, tensor: "reward.shown / reward.position (APT window)")
+        }
+        guard s.count <= capacity, s.allSatisfy({ $0 >= 0 && Int($0) < embeddings.rows }), p >= 0, Int(p) < capacity else {
+            throw CheckpointError.shapeMismatch(file: file, tensor: "reward.shown", expected: [capacity], found: [s.count])
+        }
+        shown = s
+        position = Int(p)
     }
 }
 
@@ -262,7 +356,7 @@ public struct WeightedReward: AgentReward {
 
 /// Parsed `--reward` value: a name or a weighted sum such as `ellm+0.5*count-novelty`.
 public struct RewardSpec: Sendable, Hashable, Codable, CustomStringConvertible {
-    public static let names = ["extrinsic", "extrinsic-signed", "ellm", "count-novelty", "count-novelty-cluster", "rnd"]
+    public static let names = ["extrinsic", "extrinsic-signed", "ellm", "ellm-novelty", "apt", "count-novelty", "count-novelty-cluster", "rnd"]
     /// Old names still accepted, and what they now mean: the count-based reward was called
     /// `novelty` before it was told apart from ELLM's goal-novelty baseline.
     public static let deprecatedAliases = ["novelty": "count-novelty", "novelty-cluster": "count-novelty-cluster"]
@@ -300,7 +394,7 @@ public struct RewardSpec: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public var description: String { terms.map { $0.weight == 1 ? $0.name : "\($0.weight)*\($0.name)" }.joined(separator: "+") }
     public var usesRatings: Bool { terms.contains { $0.name.hasPrefix("extrinsic") } }
-    public var usesRationales: Bool { terms.contains { $0.name == "ellm" } }
+    public var usesRationales: Bool { terms.contains { $0.name == "ellm" || $0.name == "ellm-novelty" } }
 
     /// Builds the reward. `seed` seeds RND and clustering; `metric` is the ELLM term's distance.
     public func make(simulator: UserSimulator, seed: UInt64, ellm: ELLMRewardConfiguration = .init(),
@@ -315,6 +409,8 @@ public struct RewardSpec: Sendable, Hashable, Codable, CustomStringConvertible {
             case "count-novelty", "novelty": return NoveltyReward(items: d.itemCount)
             case "count-novelty-cluster", "novelty-cluster": return NoveltyReward(embeddings: d.embeddings, clusters: 32, seed: seed)
             case "rnd": return RNDReward(embeddings: d.embeddings, seed: seed)
+            case "ellm-novelty": return try ELLMAgentReward.makeGoalNovelty(dataset: d, configuration: ellm, seed: seed, metric: metric)
+            case "apt": return APTReward(embeddings: d.embeddings)
             default: throw AgentError.impossible("unknown reward '\(name)'")
             }
         }
