@@ -24,7 +24,8 @@ public struct DQNConfiguration: Sendable, Codable, Hashable {
     public var episodeLength = 10
     /// N: consumed items that make up the state.
     public var historyLength = 10
-    /// Append the mean of the user's rationale embeddings to the state (ELLM's goal conditioning).
+    /// Append the goal, the mean embedding of the user's rationales not yet achieved this session,
+    /// to the state (ELLM's goal conditioning: it re-encodes the suggestions still open).
     public var goalConditioned = false
     /// Restrict actions to items with a known (held-out) rating.
     public var observedOnly = false
@@ -117,11 +118,15 @@ public struct EpsilonSchedule: Sendable, Codable, Hashable {
 
 /// Turns (user, step, last N items) into the state vector: [mean of the embeddings of the last N
 /// consumed items, embedding of the last one, fraction of the session left] and, goal-conditioned,
-/// [mean rationale embedding]. The time feature matters: without it a state in the middle of a
-/// session and one at its end look alike, and bootstrapped values smear across the horizon.
+/// [mean embedding of the rationales not yet achieved]. The time feature matters: without it a
+/// state in the middle of a session and one at its end look alike, and bootstrapped values smear
+/// across the horizon.
 public struct StateFeaturizer: Sendable {
     public let embeddings: Matrix
+    /// Each user's goal with nothing achieved yet (the start of every session).
     public let goals: [[Float]]?
+    /// Where goals with some rationales achieved are computed from (goal-conditioned only).
+    let goalSource: AgentDataset?
     public let historyLength: Int
     public let episodeLength: Int
     public var size: Int { embeddings.cols * (goals == nil ? 2 : 3) + 1 }
@@ -131,10 +136,13 @@ public struct StateFeaturizer: Sendable {
         self.historyLength = historyLength
         self.episodeLength = episodeLength
         goals = goalConditioned ? dataset.users.indices.map { dataset.goalVector(user: $0) } : nil
+        goalSource = goalConditioned ? dataset : nil
     }
 
-    /// Writes the features of one state into `out[0..<size]`.
-    public func write(user: Int, step: Int, history: UnsafeBufferPointer<Int32>, into out: UnsafeMutablePointer<Float>) {
+    /// Writes the features of one state into `out[0..<size]`; `achieved` is the mask of the
+    /// user's rationales achieved so far this session (``AgentDataset/goalVector(user:achieved:)``).
+    public func write(user: Int, step: Int, history: UnsafeBufferPointer<Int32>, achieved: UInt32 = 0,
+                      into out: UnsafeMutablePointer<Float>) {
         let d = embeddings.cols
         embeddings.storage.withUnsafeBufferPointer { e in
             // One vectorised pass over the history's rows (this runs for 2 × batch states per update).
@@ -145,7 +153,10 @@ public struct StateFeaturizer: Sendable {
             }
         }
         out[2 * d] = Float(episodeLength - step) / Float(episodeLength)
-        if let goals { goals[user].withUnsafeBufferPointer { g in (out + 2 * d + 1).update(from: g.baseAddress!, count: d) } }
+        if let goals, let source = goalSource {
+            let g = achieved == 0 ? goals[user] : source.goalVector(user: user, achieved: achieved)
+            g.withUnsafeBufferPointer { g in (out + 2 * d + 1).update(from: g.baseAddress!, count: d) }
+        }
     }
 
     /// Features of a batch of states (rows).
@@ -244,6 +255,10 @@ public struct ReplayBuffer: Sendable {
     public internal(set) var rewards: [Float]
     public internal(set) var discounts: [Float]
     public internal(set) var recommended: [Int32]
+    /// Masks of the rationales achieved at the state before and at the bootstrap state (UInt32
+    /// bit patterns; zero unless the agent is goal-conditioned).
+    public internal(set) var achievedBefore: [Int32]
+    public internal(set) var achievedAfter: [Int32]
     public internal(set) var count = 0
     public internal(set) var position = 0
 
@@ -259,10 +274,15 @@ public struct ReplayBuffer: Sendable {
         rewards = [Float](repeating: 0, count: capacity)
         discounts = rewards
         recommended = [Int32](repeating: -1, count: capacity * episodeLength)
+        achievedBefore = users
+        achievedAfter = users
     }
 
-    public mutating func add(user: Int, step: Int, before b: [Int32], after a: [Int32], action: Int, reward: Float, discount: Float, recommended r: [Int32]) {
+    public mutating func add(user: Int, step: Int, before b: [Int32], after a: [Int32], action: Int, reward: Float, discount: Float, recommended r: [Int32],
+                             achievedBefore ab: UInt32 = 0, achievedAfter aa: UInt32 = 0) {
         let i = position
+        achievedBefore[i] = Int32(bitPattern: ab)
+        achievedAfter[i] = Int32(bitPattern: aa)
         users[i] = Int32(user)
         before.replaceSubrange((i * historyLength)..<((i + 1) * historyLength), with: b)
         after.replaceSubrange((i * historyLength)..<((i + 1) * historyLength), with: a)
@@ -288,6 +308,8 @@ struct PendingStep: Sendable {
     var after: [Int32]
     var recommendedAfter: [Int32]
     var terminal: Bool
+    var achievedBefore: UInt32 = 0
+    var achievedAfter: UInt32 = 0
 }
 
 /// Where each intermediate of `DQNAgent.update()` lives in the agent's scratch buffer (offsets
@@ -387,16 +409,19 @@ public struct DQNAgent: Sendable {
     }
 
     /// Q-values of every catalog item in one state (greedy scoring; no exploration).
-    public mutating func qValues(user: Int, step: Int, history: [Int32]) -> [Float] {
+    public mutating func qValues(user: Int, step: Int, history: [Int32], achieved: UInt32 = 0) -> [Float] {
         ensureCatalogs()
         var x = [Float](repeating: 0, count: featurizer.size)
-        history.withUnsafeBufferPointer { h in x.withUnsafeMutableBufferPointer { featurizer.write(user: user, step: step, history: h, into: $0.baseAddress!) } }
+        history.withUnsafeBufferPointer { h in
+            x.withUnsafeMutableBufferPointer { featurizer.write(user: user, step: step, history: h, achieved: achieved, into: $0.baseAddress!) }
+        }
         let phi = network.stateTower(x, batch: 1, parameters: online)
         return network.scores(stateOutput: phi, batch: 1, catalog: onlineCatalog!, parameters: online)
     }
 
     /// ε-greedy over the allowed items; greedy ties go to the lowest index.
-    public mutating func act(user: Int, step: Int, history: [Int32], allowed: [Bool], allowedCount: Int, epsilon: Double) -> Int {
+    public mutating func act(user: Int, step: Int, history: [Int32], allowed: [Bool], allowedCount: Int, epsilon: Double,
+                             achieved: UInt32 = 0) -> Int {
         precondition(allowedCount > 0, "no allowed action")
         if rng.nextUnit() < epsilon {
             var k = rng.nextIndex(allowedCount)
@@ -405,7 +430,7 @@ public struct DQNAgent: Sendable {
                 k -= 1
             }
         }
-        let q = qValues(user: user, step: step, history: history)
+        let q = qValues(user: user, step: step, history: history, achieved: achieved)
         var best = -1
         var bestQ = -Float.infinity
         for i in q.indices where allowed[i] && (best < 0 || q[i] > bestQ) { best = i; bestQ = q[i] }
@@ -414,11 +439,12 @@ public struct DQNAgent: Sendable {
 
     /// Records a step; transitions leave the n-step queue once their return is complete.
     public mutating func observe(user: Int, step: Int, before: [Int32], action: Int, reward: Double, after: [Int32],
-                                 recommendedAfter: [Int], terminal: Bool) {
+                                 recommendedAfter: [Int], terminal: Bool, achievedBefore: UInt32 = 0, achievedAfter: UInt32 = 0) {
         var r = Float(reward)
         if configuration.rewardClip > 0 { r = max(-Float(configuration.rewardClip), min(Float(configuration.rewardClip), r)) }
         pending.append(PendingStep(step: step, before: before, action: action, reward: r, after: after,
-                                   recommendedAfter: recommendedAfter.map(Int32.init), terminal: terminal))
+                                   recommendedAfter: recommendedAfter.map(Int32.init), terminal: terminal,
+                                   achievedBefore: achievedBefore, achievedAfter: achievedAfter))
         if pending.count >= configuration.nStep { flushOldest(user: user) }
         if terminal { while !pending.isEmpty { flushOldest(user: user) } }
     }
@@ -429,7 +455,8 @@ public struct DQNAgent: Sendable {
         for k in 0..<m { ret += g * pending[k].reward; g *= configuration.gamma }
         let last = pending[m - 1]
         replay.add(user: user, step: pending[0].step, before: pending[0].before, after: last.after, action: pending[0].action, reward: ret,
-                   discount: last.terminal ? 0 : g, recommended: last.recommendedAfter)
+                   discount: last.terminal ? 0 : g, recommended: last.recommendedAfter,
+                   achievedBefore: pending[0].achievedBefore, achievedAfter: last.achievedAfter)
         pending.removeFirst()
     }
 
@@ -470,9 +497,9 @@ public struct DQNAgent: Sendable {
                         var bootstrapStep = 0
                         for r in replay.recommended[(i * el)..<((i + 1) * el)] where r >= 0 { bootstrapStep += 1 }
                         featurizer.write(user: u, step: Int(replay.steps[i]), history: UnsafeBufferPointer(rebasing: before[(i * hl)..<((i + 1) * hl)]),
-                                         into: ws.states + b * size)
+                                         achieved: UInt32(bitPattern: replay.achievedBefore[i]), into: ws.states + b * size)
                         featurizer.write(user: u, step: bootstrapStep, history: UnsafeBufferPointer(rebasing: after[(i * hl)..<((i + 1) * hl)]),
-                                         into: ws.states + (bsz + b) * size)
+                                         achieved: UInt32(bitPattern: replay.achievedAfter[i]), into: ws.states + (bsz + b) * size)
                     }
                 }
             }
@@ -611,24 +638,33 @@ extension DQNAgent {
     /// the buffer, an update every `trainFrequency` steps once `learningStarts` steps of the
     /// phase have passed, hard target copies every `targetUpdateInterval` steps.
     /// `phaseStep` counts this phase's environment steps and is advanced here.
+    ///
+    /// A goal-conditioned agent passes `goals`, an ELLM reward used only for which rationales the
+    /// session has achieved (in every phase, whatever pays): the state's goal is the rationales
+    /// still open, as ELLM conditions on the suggestions not yet achieved.
     public mutating func runEpisode(environment env: inout RecommendationEnvironment, user: Int,
-                                    reward: inout any AgentReward, epsilon: (Int) -> Double,
+                                    reward: inout any AgentReward, goals: inout ELLMAgentReward?, epsilon: (Int) -> Double,
                                     phaseStep: inout Int) throws -> EpisodeSummary {
         let c = configuration
         try env.reset(user: user)
-        reward.beginEpisode(user: env.simulator.dataset.users[user].id)
+        let userID = env.simulator.dataset.users[user].id
+        reward.beginEpisode(user: userID)
+        goals?.beginEpisode(user: userID)
         var total = 0.0, ratings = 0.0, liked = 0
         while !env.done {
             let before = env.recentHistory
             let t = env.step
-            let a = act(user: user, step: t, history: before, allowed: env.allowed, allowedCount: env.allowedCount, epsilon: epsilon(phaseStep))
+            let achievedBefore = goals?.achievedMask ?? 0
+            let a = act(user: user, step: t, history: before, allowed: env.allowed, allowedCount: env.allowedCount, epsilon: epsilon(phaseStep),
+                        achieved: achievedBefore)
             let response = env.recommend(a)
             let r = reward.reward(for: a)
+            _ = goals?.reward(for: a)
             total += r
             ratings += response.rating
             if response.liked { liked += 1 }
             observe(user: user, step: t, before: before, action: a, reward: r, after: env.recentHistory,
-                    recommendedAfter: env.recommended, terminal: env.done)
+                    recommendedAfter: env.recommended, terminal: env.done, achievedBefore: achievedBefore, achievedAfter: goals?.achievedMask ?? 0)
             phaseStep += 1
             if phaseStep > c.learningStarts && phaseStep % c.trainFrequency == 0 {
                 // A NaN or infinite loss poisons every weight from here on; stop where it arose
@@ -642,5 +678,13 @@ extension DQNAgent {
         }
         return EpisodeSummary(user: user, episodeReturn: total, meanRating: ratings / Double(c.episodeLength),
                               liked: liked, achieved: reward.achievedThisEpisode)
+    }
+
+    /// One session of an agent that is not goal-conditioned.
+    public mutating func runEpisode(environment env: inout RecommendationEnvironment, user: Int,
+                                    reward: inout any AgentReward, epsilon: (Int) -> Double,
+                                    phaseStep: inout Int) throws -> EpisodeSummary {
+        var none: ELLMAgentReward?
+        return try runEpisode(environment: &env, user: user, reward: &reward, goals: &none, epsilon: epsilon, phaseStep: &phaseStep)
     }
 }

@@ -7,6 +7,15 @@ public protocol RecommendationPolicy: Sendable {
     var name: String { get }
     /// One score per catalog item (higher is better) for `user` at session step `step` with recent history `history`.
     mutating func scores(user: Int, step: Int, history: [Int32]) -> [Float]
+    /// The same, knowing which of the user's rationales the session has achieved (bit j: the
+    /// j-th); only a goal-conditioned agent looks at it, the default ignores it.
+    mutating func scores(user: Int, step: Int, history: [Int32], achieved: UInt32) -> [Float]
+}
+
+extension RecommendationPolicy {
+    public mutating func scores(user: Int, step: Int, history: [Int32], achieved: UInt32) -> [Float] {
+        scores(user: user, step: step, history: history)
+    }
 }
 
 /// The trained DQN, greedy.
@@ -15,6 +24,9 @@ public struct DQNPolicy: RecommendationPolicy {
     public let name: String
     public init(agent: DQNAgent, name: String = "dqn") { self.agent = agent; self.name = name }
     public mutating func scores(user: Int, step: Int, history: [Int32]) -> [Float] { agent.qValues(user: user, step: step, history: history) }
+    public mutating func scores(user: Int, step: Int, history: [Int32], achieved: UInt32) -> [Float] {
+        agent.qValues(user: user, step: step, history: history, achieved: achieved)
+    }
 }
 
 /// Uniformly random scores from a seeded generator.
@@ -196,7 +208,8 @@ public struct Evaluator: Sendable {
             if hasRationales { ellm?.beginEpisode(user: d.users[u].id) }
             var userRating = 0.0, userLiked = 0, userSteps = 0
             while !env.done {
-                let s = policy.scores(user: u, step: env.step, history: env.recentHistory)
+                let achieved = hasRationales ? (ellm?.achievedMask ?? 0) : 0
+                let s = policy.scores(user: u, step: env.step, history: env.recentHistory, achieved: achieved)
                 var best = -1
                 for i in s.indices where env.allowed[i] && (best < 0 || s[i] > s[best]) { best = i }
                 let r = env.recommend(best)

@@ -220,6 +220,8 @@ public final class TrainingRun {
         var env = try RecommendationEnvironment(simulator: simulator, episodeLength: c.dqn.episodeLength,
                                                 historyLength: c.dqn.historyLength, observedOnly: c.dqn.observedOnly)
         let evaluator = try makeEvaluator()
+        // The goal-conditioned agent's view of which rationales a session has achieved, in every phase.
+        var goals: ELLMAgentReward? = c.dqn.goalConditioned ? evaluator.ellm : nil
         let totalSteps = c.phases.reduce(0) { $0 + $1.steps }
         let progress = ProgressReporter(label: "train \(c.method) seed \(c.seed)", unit: "steps", total: totalSteps, enabled: showProgress ? nil : false)
         progress.advance(by: state.globalStep)
@@ -245,7 +247,7 @@ public final class TrainingRun {
             while state.phaseStep < phase.steps {
                 let user = trainUsers[state.environmentRNG.nextIndex(trainUsers.count)]
                 var phaseStep = state.phaseStep
-                let summary = try agent.runEpisode(environment: &env, user: user, reward: &reward!,
+                let summary = try agent.runEpisode(environment: &env, user: user, reward: &reward!, goals: &goals,
                                                    epsilon: { phase.epsilon.value(step: $0, of: phase.steps) }, phaseStep: &phaseStep)
                 state.phaseStep = phaseStep
                 state.globalStep += c.dqn.episodeLength
@@ -319,6 +321,8 @@ enum Checkpoints {
         t["replay.rewards"] = StoredTensor(shape: [n], floats: Array(r.rewards.prefix(n)))
         t["replay.discounts"] = StoredTensor(shape: [n], floats: Array(r.discounts.prefix(n)))
         t["replay.recommended"] = StoredTensor(shape: [n, r.episodeLength], ints: Array(r.recommended.prefix(n * r.episodeLength)))
+        t["replay.achieved_before"] = StoredTensor(shape: [n], ints: Array(r.achievedBefore.prefix(n)))
+        t["replay.achieved_after"] = StoredTensor(shape: [n], ints: Array(r.achievedAfter.prefix(n)))
         for (k, v) in reward?.checkpointTensors() ?? [:] { t["reward." + k] = v }
         let base = String(format: "step-%09d", state.globalStep)
         let enc = JSONEncoder()
@@ -391,6 +395,8 @@ enum Checkpoints {
         agent.replay.rewards.replaceSubrange(0..<n, with: try floats("replay.rewards", n))
         agent.replay.discounts.replaceSubrange(0..<n, with: try floats("replay.discounts", n))
         agent.replay.recommended.replaceSubrange(0..<(n * el), with: try ints("replay.recommended", n * el))
+        agent.replay.achievedBefore.replaceSubrange(0..<n, with: try ints("replay.achieved_before", n))
+        agent.replay.achievedAfter.replaceSubrange(0..<n, with: try ints("replay.achieved_after", n))
         agent.replay.count = n
         agent.replay.position = state.replayPosition
         agent.rng = state.agentRNG

@@ -50,6 +50,8 @@ public struct ELLMAgentReward: AgentReward {
     public mutating func beginEpisode(user: Int64) { inner.beginEpisode(user: user) }
     public mutating func reward(for item: Int) -> Double { inner.reward(for: item) }
     public var achievedThisEpisode: Int { inner.achieved.count }
+    /// The achieved rationales as a bit mask (bit j: the user's j-th; those past the 32nd are not represented).
+    public var achievedMask: UInt32 { inner.achieved.reduce(0) { $1 < 32 ? $0 | (1 << UInt32($1)) : $0 } }
 
     /// Builds the reward over an agent dataset: `metric` (ELLM's SBERT cosine by default, or any
     /// rationale metric of a registry) between items and rationales, thresholds per rationale at a

@@ -97,10 +97,16 @@ public struct AgentDataset: Sendable {
 
     /// Mean of a user's rationale embeddings, re-normalised (zeros when the user has none): the
     /// goal vector of the goal-conditioned agent.
-    public func goalVector(user: Int) -> [Float] {
+    ///
+    /// `achieved` masks rationales out as ELLM re-encodes only the suggestions not yet achieved:
+    /// bit j set leaves out the user's j-th rationale (j < 32; later ones are never left out).
+    /// With every rationale achieved the goal is the zero vector.
+    public func goalVector(user: Int, achieved: UInt32 = 0) -> [Float] {
         var g = [Float](repeating: 0, count: dimension)
         guard let re = rationaleEmbeddings, !rationaleRanges[user].isEmpty else { return g }
-        for r in rationaleRanges[user] { for j in 0..<dimension { g[j] += re[r, j] } }
+        for (j, r) in rationaleRanges[user].enumerated() where j >= 32 || achieved & (1 << UInt32(j)) == 0 {
+            for c in 0..<dimension { g[c] += re[r, c] }
+        }
         let n = g.reduce(0) { $0 + $1 * $1 }.squareRoot()
         if n > 0 { for j in 0..<dimension { g[j] /= n } }
         return g
