@@ -461,121 +461,179 @@ public struct DQNAgent: Sendable {
     }
 
     /// One gradient update on a uniformly sampled minibatch (double-DQN targets, Huber loss,
-    /// gradient clipping, Adam). Returns the loss.
+    /// gradient clipping, Adam). Returns the loss. In CleanRL's terms:
+    ///
+    ///     y = R + γⁿ · Q_θ′(s′, argmax_a′ Q_θ(s′, a′))      (tdTargets; 0 past a session's end)
+    ///     loss = Huber(Q_θ(s, a), y)                        (onlineQ)
+    ///     θ ← Adam(θ, ∇loss);  θ′ ← θ every C steps, or τθ + (1−τ)θ′ after every update
     ///
     /// The GEMMs are most of an update; the glue between them works through raw pointers in one
-    /// scratch buffer kept between updates, because allocating, zeroing and copying an array for
-    /// every intermediate cost about a sixth of an update.
+    /// scratch buffer kept between updates (`UpdateLayout`), because allocating, zeroing and
+    /// copying an array for every intermediate cost about a sixth of an update.
     @discardableResult
     public mutating func update() -> Double {
-        let c = configuration, bsz = c.batchSize, hl = c.historyLength, el = c.episodeLength
-        let n = network.items, k = network.width, phi = network.stateTower, psi = network.itemTower
-        guard replay.count >= bsz else { return 0 }
+        guard replay.count >= configuration.batchSize else { return 0 }
         ensureCatalogs()
-        // Sample.
-        var idx = [Int](repeating: 0, count: bsz)
-        for b in 0..<bsz { idx[b] = rng.nextIndex(replay.count) }
-        let actions = idx.map { Int(replay.actions[$0]) }
-
-        let layout = UpdateLayout(network: network, stateSize: featurizer.size, itemSize: featurizer.embeddings.cols, batch: bsz)
+        let batch = sampleBatch()
+        let layout = UpdateLayout(network: network, stateSize: featurizer.size, itemSize: featurizer.embeddings.cols, batch: batch.size)
         // Take the scratch buffer out of `self` so that writing through it never copies it.
         var work = workspace.count == layout.count ? workspace : [Float](repeating: 0, count: layout.count)
         workspace = []
-        // The online state tower runs on s and s′ in one 2·bsz-row forward (rows are independent,
-        // so each row comes out as from its own forward); backward uses only the s rows.
-        let onlineRows = c.doubleDQN ? 2 * bsz : bsz
         let loss = work.withUnsafeMutableBufferPointer { w -> Double in
             let ws = layout.pointers(w.baseAddress!)
-            let size = featurizer.size
-
-            // States: s in rows 0..<bsz, the bootstrap state s′ in rows bsz..<2·bsz. Its step is
-            // the number of items recommended by then.
-            replay.before.withUnsafeBufferPointer { before in
-                replay.after.withUnsafeBufferPointer { after in
-                    for (b, i) in idx.enumerated() {
-                        let u = Int(replay.users[i])
-                        var bootstrapStep = 0
-                        for r in replay.recommended[(i * el)..<((i + 1) * el)] where r >= 0 { bootstrapStep += 1 }
-                        featurizer.write(user: u, step: Int(replay.steps[i]), history: UnsafeBufferPointer(rebasing: before[(i * hl)..<((i + 1) * hl)]),
-                                         achieved: UInt32(bitPattern: replay.achievedBefore[i]), into: ws.states + b * size)
-                        featurizer.write(user: u, step: bootstrapStep, history: UnsafeBufferPointer(rebasing: after[(i * hl)..<((i + 1) * hl)]),
-                                         achieved: UInt32(bitPattern: replay.achievedAfter[i]), into: ws.states + (bsz + b) * size)
-                    }
-                }
+            writeStates(batch, into: ws)
+            let (y, q) = withReadPointers { p -> ([Float], [Float]) in
+                forwardStates(batch, ws, p)
+                let y = tdTargets(batch, ws, p)
+                return (y, onlineQ(batch, ws, p))
             }
-            let s = UnsafePointer(ws.states), s2 = UnsafePointer(ws.states + bsz * size)
-            let phiOnline = UnsafePointer(ws.online + phi.activationOffset(layer: phi.layers.count - 1, rows: onlineRows))
-            let phiTarget = UnsafePointer(ws.target + phi.activationOffset(layer: phi.layers.count - 1, rows: bsz))
-            let psiOnline = UnsafePointer(ws.item + psi.activationOffset(layer: psi.layers.count - 1, rows: bsz))
-
-            var y = [Float](repeating: 0, count: bsz)
-            var q = [Float](repeating: 0, count: bsz)
-            online.values.withUnsafeBufferPointer { op in
-                target.values.withUnsafeBufferPointer { tp in
-                    onlineCatalog!.withUnsafeBufferPointer { onlinePsi in
-                        targetCatalog!.withUnsafeBufferPointer { targetPsi in
-                            let op = op.baseAddress!, tp = tp.baseAddress!
-                            // Targets: y = R + γⁿ · Q_target(s′, argmax_a′ Q_online(s′, a′)), a′ over unmasked items.
-                            phi.forward(s, rows: onlineRows, parameters: op, activations: ws.online)
-                            phi.forward(s2, rows: bsz, parameters: tp, activations: ws.target)
-                            if c.doubleDQN {
-                                network.scores(stateOutput: phiOnline + bsz * k, batch: bsz, catalog: onlinePsi.baseAddress!, parameters: op, into: ws.scores)
-                            } else {
-                                network.scores(stateOutput: phiTarget, batch: bsz, catalog: targetPsi.baseAddress!, parameters: tp, into: ws.scores)
-                            }
-                            for b in 0..<bsz {
-                                let i = idx[b]
-                                let discount = replay.discounts[i]
-                                y[b] = replay.rewards[i]
-                                guard discount > 0 else { continue }
-                                let u = Int(replay.users[i])
-                                let best = replay.recommended.withUnsafeBufferPointer { r in
-                                    DQNAgent.bestAction(scores: ws.scores + b * n, items: n, consumed: consumed[u],
-                                                        recommended: UnsafeBufferPointer(rebasing: r[(i * el)..<((i + 1) * el)]), allowed: observed?[u])
-                                }
-                                // Q_target(s′, a′) only at the chosen a′: one k-dot per row instead of a batch × catalog GEMM.
-                                guard let a = best else { continue }
-                                var dot: Float = 0
-                                for j in 0..<k { dot += phiTarget[b * k + j] * targetPsi[a * k + j] }
-                                y[b] += discount * (dot + tp[network.itemBias.offset + a])
-                            }
-
-                            // Online Q(s, a) through both towers, only for the sampled actions.
-                            featurizer.embeddings.storage.withUnsafeBufferPointer { e in
-                                let d = featurizer.embeddings.cols
-                                for (b, a) in actions.enumerated() { (ws.itemInput + b * d).update(from: e.baseAddress! + a * d, count: d) }
-                            }
-                            psi.forward(ws.itemInput, rows: bsz, parameters: op, activations: ws.item)
-                            for b in 0..<bsz {
-                                var dot: Float = 0
-                                for j in 0..<k { dot += phiOnline[b * k + j] * psiOnline[b * k + j] }
-                                q[b] = dot + op[network.itemBias.offset + actions[b]]
-                            }
-                        }
-                    }
-                }
-            }
-            let (loss, dq) = HuberLoss.evaluate(prediction: q, target: y, delta: c.huberDelta)
-
-            // Backward: ∂Q/∂φ = ψ, ∂Q/∂ψ = φ, ∂Q/∂b_a = 1.
-            online.zeroGradients()
-            online.withValuesAndGradients { p, g in
-                for b in 0..<bsz {
-                    for j in 0..<k {
-                        ws.dPhi[b * k + j] = dq[b] * psiOnline[b * k + j]
-                        ws.dPsi[b * k + j] = dq[b] * phiOnline[b * k + j]
-                    }
-                    g[network.itemBias.offset + actions[b]] += dq[b]
-                }
-                phi.backward(input: s, activations: ws.online, rows: onlineRows, batch: bsz, outputGradient: ws.dPhi,
-                             parameters: p, gradients: g, scratch: ws.scratch)
-                psi.backward(input: ws.itemInput, activations: ws.item, rows: bsz, batch: bsz, outputGradient: ws.dPsi,
-                             parameters: p, gradients: g, scratch: ws.scratch)
-            }
+            let (loss, dq) = HuberLoss.evaluate(prediction: q, target: y, delta: configuration.huberDelta)
+            backward(dq, batch, ws)
             return loss
         }
         workspace = work
+        optimizerStep()
+        recentLoss = updates == 1 ? loss : 0.98 * recentLoss + 0.02 * loss
+        return loss
+    }
 
+    /// A minibatch: buffer rows drawn uniformly with replacement, and their actions.
+    struct Batch {
+        var rows: [Int]
+        var actions: [Int]
+        var size: Int { rows.count }
+        /// Rows of the online state-tower forward: s and, for double DQN, s′ (one 2·batch-row
+        /// forward; rows are independent, so each comes out as from its own forward).
+        var onlineRows: Int
+    }
+
+    mutating func sampleBatch() -> Batch {
+        let bsz = configuration.batchSize
+        var rows = [Int](repeating: 0, count: bsz)
+        for b in 0..<bsz { rows[b] = rng.nextIndex(replay.count) }
+        return Batch(rows: rows, actions: rows.map { Int(replay.actions[$0]) }, onlineRows: configuration.doubleDQN ? 2 * bsz : bsz)
+    }
+
+    /// States rebuilt from the buffer's indices: s in rows 0..<batch, the bootstrap state s′ in
+    /// rows batch..<2·batch; s′'s step is the number of items recommended by then.
+    func writeStates(_ batch: Batch, into ws: UpdateLayout.Pointers) {
+        let hl = configuration.historyLength, el = configuration.episodeLength, size = featurizer.size, bsz = batch.size
+        replay.before.withUnsafeBufferPointer { before in
+            replay.after.withUnsafeBufferPointer { after in
+                for (b, i) in batch.rows.enumerated() {
+                    let u = Int(replay.users[i])
+                    var bootstrapStep = 0
+                    for r in replay.recommended[(i * el)..<((i + 1) * el)] where r >= 0 { bootstrapStep += 1 }
+                    featurizer.write(user: u, step: Int(replay.steps[i]), history: UnsafeBufferPointer(rebasing: before[(i * hl)..<((i + 1) * hl)]),
+                                     achieved: UInt32(bitPattern: replay.achievedBefore[i]), into: ws.states + b * size)
+                    featurizer.write(user: u, step: bootstrapStep, history: UnsafeBufferPointer(rebasing: after[(i * hl)..<((i + 1) * hl)]),
+                                     achieved: UInt32(bitPattern: replay.achievedAfter[i]), into: ws.states + (bsz + b) * size)
+                }
+            }
+        }
+    }
+
+    /// What an update reads, as pointers valid inside `body`: both parameter sets and both
+    /// catalog projections ψ(e) (the one place the nesting of buffer accesses lives).
+    struct ReadPointers {
+        let online, target, onlineCatalog, targetCatalog: UnsafePointer<Float>
+    }
+
+    func withReadPointers<R>(_ body: (ReadPointers) -> R) -> R {
+        online.values.withUnsafeBufferPointer { op in
+            target.values.withUnsafeBufferPointer { tp in
+                onlineCatalog!.withUnsafeBufferPointer { oc in
+                    targetCatalog!.withUnsafeBufferPointer { tc in
+                        body(ReadPointers(online: op.baseAddress!, target: tp.baseAddress!, onlineCatalog: oc.baseAddress!, targetCatalog: tc.baseAddress!))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The state tower on the batch: φ_θ on s (and s′ for double DQN), φ_θ′ on s′.
+    func forwardStates(_ batch: Batch, _ ws: UpdateLayout.Pointers, _ p: ReadPointers) {
+        let phi = network.stateTower, bsz = batch.size
+        phi.forward(UnsafePointer(ws.states), rows: batch.onlineRows, parameters: p.online, activations: ws.online)
+        phi.forward(UnsafePointer(ws.states + bsz * featurizer.size), rows: bsz, parameters: p.target, activations: ws.target)
+    }
+
+    /// y = R + γⁿ · Q_θ′(s′, a′), a′ = argmax over the unmasked items of Q_θ(s′, ·) (double DQN)
+    /// or of Q_θ′(s′, ·); y = R where the n steps reached the session's end (γⁿ stored as 0).
+    func tdTargets(_ batch: Batch, _ ws: UpdateLayout.Pointers, _ p: ReadPointers) -> [Float] {
+        let phi = network.stateTower, bsz = batch.size, n = network.items, k = network.width, el = configuration.episodeLength
+        let phiOnline = UnsafePointer(ws.online + phi.activationOffset(layer: phi.layers.count - 1, rows: batch.onlineRows))
+        let phiTarget = UnsafePointer(ws.target + phi.activationOffset(layer: phi.layers.count - 1, rows: bsz))
+        if configuration.doubleDQN {
+            network.scores(stateOutput: phiOnline + bsz * k, batch: bsz, catalog: p.onlineCatalog, parameters: p.online, into: ws.scores)
+        } else {
+            network.scores(stateOutput: phiTarget, batch: bsz, catalog: p.targetCatalog, parameters: p.target, into: ws.scores)
+        }
+        var y = [Float](repeating: 0, count: bsz)
+        for (b, i) in batch.rows.enumerated() {
+            let discount = replay.discounts[i]
+            y[b] = replay.rewards[i]
+            guard discount > 0 else { continue }
+            let u = Int(replay.users[i])
+            let best = replay.recommended.withUnsafeBufferPointer { r in
+                DQNAgent.bestAction(scores: ws.scores + b * n, items: n, consumed: consumed[u],
+                                    recommended: UnsafeBufferPointer(rebasing: r[(i * el)..<((i + 1) * el)]), allowed: observed?[u])
+            }
+            // Q_θ′(s′, a′) only at the chosen a′: one k-dot per row instead of a batch × catalog GEMM.
+            guard let a = best else { continue }
+            var dot: Float = 0
+            for j in 0..<k { dot += phiTarget[b * k + j] * p.targetCatalog[a * k + j] }
+            y[b] += discount * (dot + p.target[network.itemBias.offset + a])
+        }
+        return y
+    }
+
+    /// Q_θ(s, a) through both towers, only for the sampled actions (the item tower runs on their
+    /// embeddings, whose activations the backward pass needs).
+    func onlineQ(_ batch: Batch, _ ws: UpdateLayout.Pointers, _ p: ReadPointers) -> [Float] {
+        let phi = network.stateTower, psi = network.itemTower, bsz = batch.size, k = network.width
+        featurizer.embeddings.storage.withUnsafeBufferPointer { e in
+            let d = featurizer.embeddings.cols
+            for (b, a) in batch.actions.enumerated() { (ws.itemInput + b * d).update(from: e.baseAddress! + a * d, count: d) }
+        }
+        psi.forward(ws.itemInput, rows: bsz, parameters: p.online, activations: ws.item)
+        let phiOnline = ws.online + phi.activationOffset(layer: phi.layers.count - 1, rows: batch.onlineRows)
+        let psiOnline = ws.item + psi.activationOffset(layer: psi.layers.count - 1, rows: bsz)
+        var q = [Float](repeating: 0, count: bsz)
+        for b in 0..<bsz {
+            var dot: Float = 0
+            for j in 0..<k { dot += phiOnline[b * k + j] * psiOnline[b * k + j] }
+            q[b] = dot + p.online[network.itemBias.offset + batch.actions[b]]
+        }
+        return q
+    }
+
+    /// Gradients of the loss into `online`: ∂Q/∂φ = ψ, ∂Q/∂ψ = φ, ∂Q/∂b_a = 1, through both towers
+    /// (the state tower only over the s rows of its forward).
+    mutating func backward(_ dq: [Float], _ batch: Batch, _ ws: UpdateLayout.Pointers) {
+        let phi = network.stateTower, psi = network.itemTower, bsz = batch.size, k = network.width
+        let phiOnline = ws.online + phi.activationOffset(layer: phi.layers.count - 1, rows: batch.onlineRows)
+        let psiOnline = ws.item + psi.activationOffset(layer: psi.layers.count - 1, rows: bsz)
+        let biasOffset = network.itemBias.offset
+        online.zeroGradients()
+        online.withValuesAndGradients { p, g in
+            for b in 0..<bsz {
+                for j in 0..<k {
+                    ws.dPhi[b * k + j] = dq[b] * psiOnline[b * k + j]
+                    ws.dPsi[b * k + j] = dq[b] * phiOnline[b * k + j]
+                }
+                g[biasOffset + batch.actions[b]] += dq[b]
+            }
+            phi.backward(input: UnsafePointer(ws.states), activations: ws.online, rows: batch.onlineRows, batch: bsz, outputGradient: ws.dPhi,
+                         parameters: p, gradients: g, scratch: ws.scratch)
+            psi.backward(input: ws.itemInput, activations: ws.item, rows: bsz, batch: bsz, outputGradient: ws.dPsi,
+                         parameters: p, gradients: g, scratch: ws.scratch)
+        }
+    }
+
+    /// Clip, Adam, and the target network's Polyak blend when τ > 0 (hard copies are the caller's).
+    mutating func optimizerStep() {
+        let c = configuration
         if c.gradientClip > 0 { online.clipGradientNorm(c.gradientClip) }
         optimizer.update(&online)
         onlineCatalog = nil
@@ -584,8 +642,6 @@ public struct DQNAgent: Sendable {
             target.blend(towards: online, tau: c.polyakTau)
             targetCatalog = nil
         }
-        recentLoss = updates == 1 ? loss : 0.98 * recentLoss + 0.02 * loss
-        return loss
     }
 
     /// The double-DQN a′ in one row of Q-values: the first highest-scoring item that is neither
