@@ -200,7 +200,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "RecDistancesTests", dependencies: ["RecDistances", "RecRewards", "RecNumerics", "RecKit"],
                     swiftSettings: strict),
-        .testTarget(name: "RecAgentsTests", dependencies: ["RecAgents", "RecNN", "RecDistances", "RecData", "RecKit"],
+        .testTarget(name: "RecAgentsTests", dependencies: ["RecAgents", "RecNN", "RecNumerics", "RecDistances", "RecData", "RecKit"],
                     swiftSettings: strict),
         .testTarget(name: "RecEvaluationTests", dependencies: ["RecEvaluation", "RecKit"], exclude: ["Fixtures"],
                     swiftSettings: strict),
