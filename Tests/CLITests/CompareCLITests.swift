@@ -88,6 +88,13 @@ import Testing
         #expect(users.count == 30 && rows.count == 60, "\(users.count) users, \(rows.count) rows")
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json"))) as? [String: Any]
         #expect((config?["run"] as? [String: Any])?["evaluateAllUsers"] as? Bool == true)
+        // Dueling heads and plain DQN targets from the command line, recorded in the config.
+        let duel = dir.appendingPathComponent("duel")
+        let d = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-6", "--split", "random", "--rationales", "none", "--encoder", "hashing",
+                                          "--reward", "rnd", "--steps", "60", "--finetune-steps", "60", "--dueling", "--no-double", "--out", duel.path])
+        #expect(d.status == 0, "\(d.stderr)")
+        let dqn = try #require(((try JSONSerialization.jsonObject(with: Data(contentsOf: duel.appendingPathComponent("config.json"))) as? [String: Any])?["run"] as? [String: Any])?["dqn"] as? [String: Any])
+        #expect(dqn["dueling"] as? Bool == true && dqn["doubleDQN"] as? Bool == false, "\(dqn)")
         let bad = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-6", "--split", "random", "--eval-users", "some"])
         #expect(bad.status == 64 && bad.stderr.contains("eval-users"), "\(bad.stderr)")
     }

@@ -116,6 +116,55 @@ import Testing
         #expect(differ, "the non-double path never differed: it may not be taken")
     }
 
+    /// Dueling heads: the gradient of the minibatch loss matches central finite differences for
+    /// every kind of parameter (value head, state and item towers, the sampled and the other
+    /// items' biases, through the mean advantage), and mean_a Q(s, a) = V(s).
+    @Test func duelingGradientsMatchFiniteDifferencesAndTheMeanAdvantageIsZero() throws {
+        var agent = try Self.filledAgent { $0.dueling = true; $0.targetUpdateInterval = 0; $0.doubleDQN = false; $0.learningRate = 1e-2 }
+        for _ in 0..<20 { agent.update() }  // move every parameter off its initial value
+        agent.ensureCatalogs()
+        let batch = agent.sampleBatch()
+        _ = agent.lossAndGradients(batch)
+        let gradient = agent.online.gradients
+        let net = agent.network, value = try #require(net.value)
+        let inBatch = Set(batch.actions)
+        let otherItem = try #require((0..<net.items).first { !inBatch.contains($0) })
+        let checks = [value.offset, value.offset + 3, value.offset + net.width,                      // w and c of V
+                      net.stateTower.layers.last!.weight.offset + 5, net.itemTower.layers[0].weight.offset + 7,
+                      net.itemTower.layers[0].bias.offset + 2,                                      // ψ's bias: every item, and ē
+                      net.itemBias.offset + batch.actions[0], net.itemBias.offset + otherItem]       // b_a, and −1/n through b̄
+        for i in checks {
+            func loss(_ delta: Float) -> Double {
+                var probe = agent
+                probe.online.values[i] += delta
+                probe.onlineCatalog = nil
+                probe.ensureCatalogs()
+                return probe.lossAndGradients(batch)
+            }
+            let eps: Float = 1e-2
+            let numeric = (loss(eps) - loss(-eps)) / Double(2 * eps)
+            let analytic = Double(gradient[i])
+            #expect(abs(numeric - analytic) <= 2e-3 * max(1e-2, abs(numeric)) + 1e-5, "parameter \(i): numeric \(numeric), analytic \(analytic)")
+        }
+        // mean over the catalog of Q(s, ·) is V(s): the advantages are centred.
+        let user = 0
+        let q = agent.qValues(user: user, step: 0, history: Array(repeating: -1, count: agent.configuration.historyLength))
+        var x = [Float](repeating: 0, count: agent.featurizer.size)
+        Array(repeating: Int32(-1), count: agent.configuration.historyLength).withUnsafeBufferPointer { h in
+            x.withUnsafeMutableBufferPointer { agent.featurizer.write(user: user, step: 0, history: h, into: $0.baseAddress!) }
+        }
+        let phi = net.stateTower(x, batch: 1, parameters: agent.online)
+        var v = agent.online.values[value.offset + net.width]
+        for j in 0..<net.width { v += phi[j] * agent.online.values[value.offset + j] }
+        let meanQ = q.reduce(0, +) / Float(q.count)
+        #expect(abs(meanQ - v) < 1e-4 * max(1, abs(v)), "mean Q \(meanQ), V \(v)")
+        // A nonlinear item tower cannot have them.
+        var c = DQNConfiguration()
+        c.dueling = true
+        c.itemHidden = [32]
+        #expect(throws: AgentError.self) { try c.validate() }
+    }
+
     /// A goal-conditioned run stores each transition's achieved masks; within a session they only
     /// grow, and a session starts with nothing achieved.
     @Test func aGoalConditionedRunConditionsOnTheGoalsStillOpen() throws {

@@ -42,6 +42,8 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("train-every"), help: "Environment steps per gradient update.") var trainEvery = DQNConfiguration().trainFrequency
     @Option(name: .customLong("target-every"), help: "Hard target copy every N steps.") var targetEvery = 500
     @Option(name: .customLong("tau"), help: "Polyak τ (> 0 replaces hard copies).") var tau: Float = 0
+    @Flag(help: "Dueling heads: Q = V(s) + A(s, a) − mean_a A(s, a) (ELLM's DQN has them).") var dueling = false
+    @Flag(name: .customLong("no-double"), help: "Plain DQN targets (the target network picks a′ too) instead of double DQN.") var noDouble = false
     @Option(name: .customLong("eval-users"), help: "Most held-out users evaluated (of the 20 % held out), or all: every playable user trains and is evaluated on its test items (RecBole's protocol).")
     var evalUsers: EvaluationUsers = .atMost(200)
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps (at the next session end; 0 = never).") var checkpointEvery = 5000
@@ -125,6 +127,8 @@ struct CommonOptions: ParsableArguments {
         c.dqn.trainFrequency = trainEvery
         c.dqn.targetUpdateInterval = targetEvery
         c.dqn.polyakTau = tau
+        if dueling { c.dqn.dueling = true }
+        c.dqn.doubleDQN = !noDouble
         switch evalUsers {
         case let .atMost(n): c.evaluationUsers = n
         case .all: c.evaluateAllUsers = true

@@ -60,6 +60,12 @@ public struct DQNConfiguration: Sendable, Codable, Hashable {
     public var rewardClip = 1.0
     /// Double-DQN targets: the online network picks a′, the target network values it.
     public var doubleDQN = true
+    /// Dueling heads (Wang et al. 2016; ELLM's DQN has them): Q(s, a) = V(s) + A(s, a) − mean_a A(s, a),
+    /// with A the two-tower score and V a linear head on the state tower. Needs a linear item tower
+    /// (`itemHidden` empty), where mean_a ψ(e_a) = ψ(ē) is one row. nil (configurations stored
+    /// before the option) and false mean off.
+    public var dueling: Bool?
+    var isDueling: Bool { dueling == true }
 
     // Target network.
     /// Hard copy every this many environment steps (ELLM: 8000; our phases are ~10⁴ steps).
@@ -98,6 +104,7 @@ public struct DQNConfiguration: Sendable, Codable, Hashable {
         need(polyakTau.isFinite && polyakTau >= 0 && polyakTau <= 1, "Polyak τ must be in [0, 1] (is \(polyakTau))")
         need(replayCapacity >= batchSize, "replay capacity must be ≥ batch size (is \(replayCapacity))")
         need(learningStarts >= 0, "learning starts must be ≥ 0 (is \(learningStarts))")
+        need(!isDueling || itemHidden.isEmpty, "dueling heads need a linear item tower (item hidden widths \(itemHidden) given): the mean advantage is then ψ of the mean item embedding")
         guard problems.isEmpty else { throw AgentError.impossible(problems.joined(separator: "; ")) }
     }
 }
@@ -182,6 +189,8 @@ public struct QNetwork: Sendable {
     public let stateTower: MLP
     public let itemTower: MLP
     public let itemBias: TensorSpec
+    /// Dueling only: V(s) = w·φ(s) + c, stored as [w (width), c].
+    public let value: TensorSpec?
     public let items: Int
 
     /// Builds the layout and a freshly initialised parameter set.
@@ -191,7 +200,9 @@ public struct QNetwork: Sendable {
         let phi = MLP(name: "state", sizes: [stateSize] + c.stateHidden + [c.towerWidth], parameters: &p, initializer: c.initializer, rng: &rng)
         let psi = MLP(name: "item", sizes: [itemSize] + c.itemHidden + [c.towerWidth], parameters: &p, initializer: c.initializer, rng: &rng)
         let bias = p.allocate("item_bias", shape: [items])
-        return (QNetwork(stateTower: phi, itemTower: psi, itemBias: bias, items: items), p)
+        // Allocated last (and zero), so the other parameters sit where they do without it.
+        let value = c.isDueling ? p.allocate("value", shape: [c.towerWidth + 1]) : nil
+        return (QNetwork(stateTower: phi, itemTower: psi, itemBias: bias, value: value, items: items), p)
     }
 
     public var width: Int { stateTower.outputSize }
@@ -327,7 +338,11 @@ struct UpdateLayout {
     var dPhi = 0, dPsi = 0, scratch = 0
     var count = 0
 
-    init(network: QNetwork, stateSize: Int, itemSize: Int, batch: Int) {
+    /// Dueling: ψ_θ′ of the mean item embedding (the target's mean advantage direction).
+    var targetMean = 0
+
+    /// `itemRows` is the batch, plus one row for the mean item embedding ē with dueling heads.
+    init(network: QNetwork, stateSize: Int, itemSize: Int, batch: Int, itemRows: Int) {
         var next = 0
         func take(_ size: Int) -> Int { defer { next += size }; return next }
         let phi = network.stateTower, psi = network.itemTower
@@ -335,22 +350,24 @@ struct UpdateLayout {
         online = take(phi.activationCount(rows: 2 * batch))
         target = take(phi.activationCount(rows: batch))
         scores = take(batch * network.items)
-        itemInput = take(batch * itemSize)
-        item = take(psi.activationCount(rows: batch))
+        itemInput = take(itemRows * itemSize)
+        item = take(psi.activationCount(rows: itemRows))
         dPhi = take(batch * network.width)
-        dPsi = take(batch * network.width)
-        scratch = take(max(phi.backwardScratchCount(batch: batch), psi.backwardScratchCount(batch: batch)))
+        dPsi = take(itemRows * network.width)
+        scratch = take(max(phi.backwardScratchCount(batch: batch), psi.backwardScratchCount(batch: itemRows)))
+        targetMean = take(psi.activationCount(rows: 1))
         count = next
     }
 
     /// The regions as pointers into a buffer of `count` floats.
     struct Pointers {
-        let states, online, target, scores, itemInput, item, dPhi, dPsi, scratch: UnsafeMutablePointer<Float>
+        let states, online, target, scores, itemInput, item, dPhi, dPsi, scratch, targetMean: UnsafeMutablePointer<Float>
     }
 
     func pointers(_ base: UnsafeMutablePointer<Float>) -> Pointers {
         Pointers(states: base + states, online: base + online, target: base + target, scores: base + scores,
-                 itemInput: base + itemInput, item: base + item, dPhi: base + dPhi, dPsi: base + dPsi, scratch: base + scratch)
+                 itemInput: base + itemInput, item: base + item, dPhi: base + dPhi, dPsi: base + dPsi, scratch: base + scratch,
+                 targetMean: base + targetMean)
     }
 }
 
@@ -371,6 +388,8 @@ public struct DQNAgent: Sendable {
     /// Exponential moving average of the update loss, weight 0.02 on the newest update (about the
     /// last 50 updates), the first update's loss at the start: for the progress line and curve.
     public internal(set) var recentLoss = 0.0
+    /// Dueling: ē, the mean catalog item embedding (ψ(ē) is the mean advantage direction).
+    let meanEmbedding: [Float]?
     /// Items never to recommend per user (the training history) and, observed-only, the only allowed ones.
     let consumed: [[Int32]]
     let observed: [[Int32]]?
@@ -400,6 +419,9 @@ public struct DQNAgent: Sendable {
         replay = ReplayBuffer(capacity: c.replayCapacity, historyLength: c.historyLength, episodeLength: c.episodeLength)
         rng = root.fork("dqn-agent")
         consumed = dataset.users.map { $0.history.map(Int32.init) }
+        meanEmbedding = c.isDueling ? (0..<dataset.dimension).map { j in
+            (0..<dataset.itemCount).reduce(Float(0)) { $0 + dataset.embeddings[$1, j] } / Float(dataset.itemCount)
+        } : nil
         observed = c.observedOnly ? dataset.users.map { $0.heldOut.keys.sorted().map(Int32.init) } : nil
     }
 
@@ -416,7 +438,27 @@ public struct DQNAgent: Sendable {
             x.withUnsafeMutableBufferPointer { featurizer.write(user: user, step: step, history: h, achieved: achieved, into: $0.baseAddress!) }
         }
         let phi = network.stateTower(x, batch: 1, parameters: online)
-        return network.scores(stateOutput: phi, batch: 1, catalog: onlineCatalog!, parameters: online)
+        var q = network.scores(stateOutput: phi, batch: 1, catalog: onlineCatalog!, parameters: online)
+        if let meanEmbedding {
+            // The advantage is the two-tower score; V(s) − mean_a A(s, a) is one number per state.
+            let mean = network.itemTower(meanEmbedding, batch: 1, parameters: online)
+            let shift = online.values.withUnsafeBufferPointer { p in
+                phi.withUnsafeBufferPointer { f in mean.withUnsafeBufferPointer { m in duelingShift(phi: f.baseAddress!, meanPsi: m.baseAddress!, parameters: p.baseAddress!) } }
+            }
+            for a in q.indices { q[a] += shift }
+        }
+        return q
+    }
+
+    /// V(s) − mean_a A(s, a) = w·φ + c − (φ·ψ(ē) + b̄) for one state's φ.
+    func duelingShift(phi: UnsafePointer<Float>, meanPsi: UnsafePointer<Float>, parameters p: UnsafePointer<Float>) -> Float {
+        guard let value = network.value else { return 0 }
+        let k = network.width, n = network.items
+        var dot: Float = 0
+        for j in 0..<k { dot += phi[j] * (p[value.offset + j] - meanPsi[j]) }
+        var biasMean: Float = 0
+        for a in 0..<n { biasMean += p[network.itemBias.offset + a] }
+        return dot + p[value.offset + k] - biasMean / Float(n)
     }
 
     /// ε-greedy over the allowed items; greedy ties go to the lowest index.
@@ -474,8 +516,16 @@ public struct DQNAgent: Sendable {
     public mutating func update() -> Double {
         guard replay.count >= configuration.batchSize else { return 0 }
         ensureCatalogs()
-        let batch = sampleBatch()
-        let layout = UpdateLayout(network: network, stateSize: featurizer.size, itemSize: featurizer.embeddings.cols, batch: batch.size)
+        let loss = lossAndGradients(sampleBatch())
+        optimizerStep()
+        recentLoss = updates == 1 ? loss : 0.98 * recentLoss + 0.02 * loss
+        return loss
+    }
+
+    /// The minibatch loss, with its gradient left in `online.gradients` (the catalogs must be current).
+    mutating func lossAndGradients(_ batch: Batch) -> Double {
+        let layout = UpdateLayout(network: network, stateSize: featurizer.size, itemSize: featurizer.embeddings.cols, batch: batch.size,
+                                  itemRows: batch.itemRows)
         // Take the scratch buffer out of `self` so that writing through it never copies it.
         var work = workspace.count == layout.count ? workspace : [Float](repeating: 0, count: layout.count)
         workspace = []
@@ -492,8 +542,6 @@ public struct DQNAgent: Sendable {
             return loss
         }
         workspace = work
-        optimizerStep()
-        recentLoss = updates == 1 ? loss : 0.98 * recentLoss + 0.02 * loss
         return loss
     }
 
@@ -505,13 +553,16 @@ public struct DQNAgent: Sendable {
         /// Rows of the online state-tower forward: s and, for double DQN, s′ (one 2·batch-row
         /// forward; rows are independent, so each comes out as from its own forward).
         var onlineRows: Int
+        /// Rows of the item-tower forward: the actions, and ē last with dueling heads.
+        var itemRows: Int
     }
 
     mutating func sampleBatch() -> Batch {
         let bsz = configuration.batchSize
         var rows = [Int](repeating: 0, count: bsz)
         for b in 0..<bsz { rows[b] = rng.nextIndex(replay.count) }
-        return Batch(rows: rows, actions: rows.map { Int(replay.actions[$0]) }, onlineRows: configuration.doubleDQN ? 2 * bsz : bsz)
+        return Batch(rows: rows, actions: rows.map { Int(replay.actions[$0]) }, onlineRows: configuration.doubleDQN ? 2 * bsz : bsz,
+                     itemRows: meanEmbedding == nil ? bsz : bsz + 1)
     }
 
     /// States rebuilt from the buffer's indices: s in rows 0..<batch, the bootstrap state s′ in
@@ -569,6 +620,10 @@ public struct DQNAgent: Sendable {
         } else {
             network.scores(stateOutput: phiTarget, batch: bsz, catalog: p.targetCatalog, parameters: p.target, into: ws.scores)
         }
+        if let meanEmbedding {
+            meanEmbedding.withUnsafeBufferPointer { e in network.itemTower.forward(e.baseAddress!, rows: 1, parameters: p.target, activations: ws.targetMean) }
+        }
+        let targetMeanPsi = UnsafePointer(ws.targetMean + network.itemTower.activationOffset(layer: network.itemTower.layers.count - 1, rows: 1))
         var y = [Float](repeating: 0, count: bsz)
         for (b, i) in batch.rows.enumerated() {
             let discount = replay.discounts[i]
@@ -583,6 +638,7 @@ public struct DQNAgent: Sendable {
             guard let a = best else { continue }
             var dot: Float = 0
             for j in 0..<k { dot += phiTarget[b * k + j] * p.targetCatalog[a * k + j] }
+            if meanEmbedding != nil { dot += duelingShift(phi: phiTarget + b * k, meanPsi: targetMeanPsi, parameters: p.target) }
             y[b] += discount * (dot + p.target[network.itemBias.offset + a])
         }
         return y
@@ -592,17 +648,19 @@ public struct DQNAgent: Sendable {
     /// embeddings, whose activations the backward pass needs).
     func onlineQ(_ batch: Batch, _ ws: UpdateLayout.Pointers, _ p: ReadPointers) -> [Float] {
         let phi = network.stateTower, psi = network.itemTower, bsz = batch.size, k = network.width
+        let d = featurizer.embeddings.cols
         featurizer.embeddings.storage.withUnsafeBufferPointer { e in
-            let d = featurizer.embeddings.cols
             for (b, a) in batch.actions.enumerated() { (ws.itemInput + b * d).update(from: e.baseAddress! + a * d, count: d) }
         }
-        psi.forward(ws.itemInput, rows: bsz, parameters: p.online, activations: ws.item)
+        meanEmbedding?.withUnsafeBufferPointer { e in (ws.itemInput + bsz * d).update(from: e.baseAddress!, count: d) }
+        psi.forward(ws.itemInput, rows: batch.itemRows, parameters: p.online, activations: ws.item)
         let phiOnline = ws.online + phi.activationOffset(layer: phi.layers.count - 1, rows: batch.onlineRows)
-        let psiOnline = ws.item + psi.activationOffset(layer: psi.layers.count - 1, rows: bsz)
+        let psiOnline = ws.item + psi.activationOffset(layer: psi.layers.count - 1, rows: batch.itemRows)
         var q = [Float](repeating: 0, count: bsz)
         for b in 0..<bsz {
             var dot: Float = 0
             for j in 0..<k { dot += phiOnline[b * k + j] * psiOnline[b * k + j] }
+            if meanEmbedding != nil { dot += duelingShift(phi: phiOnline + b * k, meanPsi: psiOnline + bsz * k, parameters: p.online) }
             q[b] = dot + p.online[network.itemBias.offset + batch.actions[b]]
         }
         return q
@@ -613,8 +671,8 @@ public struct DQNAgent: Sendable {
     mutating func backward(_ dq: [Float], _ batch: Batch, _ ws: UpdateLayout.Pointers) {
         let phi = network.stateTower, psi = network.itemTower, bsz = batch.size, k = network.width
         let phiOnline = ws.online + phi.activationOffset(layer: phi.layers.count - 1, rows: batch.onlineRows)
-        let psiOnline = ws.item + psi.activationOffset(layer: psi.layers.count - 1, rows: bsz)
-        let biasOffset = network.itemBias.offset
+        let psiOnline = ws.item + psi.activationOffset(layer: psi.layers.count - 1, rows: batch.itemRows)
+        let biasOffset = network.itemBias.offset, net = network
         online.zeroGradients()
         online.withValuesAndGradients { p, g in
             for b in 0..<bsz {
@@ -624,11 +682,34 @@ public struct DQNAgent: Sendable {
                 }
                 g[biasOffset + batch.actions[b]] += dq[b]
             }
+            if let value = net.value { DQNAgent.duelingGradients(net, dq, bsz, phiOnline: phiOnline, meanPsi: psiOnline + bsz * k, value: value, ws, p, g) }
             phi.backward(input: UnsafePointer(ws.states), activations: ws.online, rows: batch.onlineRows, batch: bsz, outputGradient: ws.dPhi,
                          parameters: p, gradients: g, scratch: ws.scratch)
-            psi.backward(input: ws.itemInput, activations: ws.item, rows: bsz, batch: bsz, outputGradient: ws.dPsi,
+            psi.backward(input: ws.itemInput, activations: ws.item, rows: batch.itemRows, batch: batch.itemRows, outputGradient: ws.dPsi,
                          parameters: p, gradients: g, scratch: ws.scratch)
         }
+    }
+
+    /// The dueling terms of the gradient, V(s) − φ·ψ(ē) − b̄ added to every Q(s, a):
+    /// ∂/∂φ += w − ψ(ē); ∂/∂w = φ and ∂/∂c = 1 (the value head); ∂/∂ψ(ē) = −φ, a gradient row for
+    /// the item tower's ē row; ∂/∂b_j = −1/n for every item (the mean bias).
+    static func duelingGradients(_ network: QNetwork, _ dq: [Float], _ bsz: Int, phiOnline: UnsafeMutablePointer<Float>,
+                                 meanPsi: UnsafeMutablePointer<Float>, value: TensorSpec, _ ws: UpdateLayout.Pointers,
+                                 _ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>) {
+        let k = network.width, n = network.items
+        let meanRow = ws.dPsi + bsz * k
+        meanRow.update(repeating: 0, count: k)
+        var dqSum: Float = 0
+        for b in 0..<bsz {
+            for j in 0..<k {
+                ws.dPhi[b * k + j] += dq[b] * (p[value.offset + j] - meanPsi[j])
+                g[value.offset + j] += dq[b] * phiOnline[b * k + j]
+                meanRow[j] -= dq[b] * phiOnline[b * k + j]
+            }
+            dqSum += dq[b]
+        }
+        g[value.offset + k] += dqSum
+        for a in 0..<n { g[network.itemBias.offset + a] -= dqSum / Float(n) }
     }
 
     /// Clip, Adam, and the target network's Polyak blend when τ > 0 (hard copies are the caller's).
