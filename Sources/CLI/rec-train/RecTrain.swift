@@ -43,6 +43,8 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("target-every"), help: "Hard target copy every N steps.") var targetEvery = 500
     @Option(name: .customLong("tau"), help: "Polyak τ (> 0 replaces hard copies).") var tau: Float = 0
     @Flag(help: "Dueling heads: Q = V(s) + A(s, a) − mean_a A(s, a) (ELLM's DQN has them).") var dueling = false
+    @Option(name: .customLong("supervised-weight"), help: "Weight λ of an SQN supervised next-item head beside the Q head (0 = none); evaluation then ranks with that head.")
+    var supervisedWeight: Float = 0
     @Flag(name: .customLong("no-double"), help: "Plain DQN targets (the target network picks a′ too) instead of double DQN.") var noDouble = false
     @Option(name: .customLong("eval-users"), help: "Most held-out users evaluated (of the 20 % held out), or all: every playable user trains and is evaluated on its test items (RecBole's protocol).")
     var evalUsers: EvaluationUsers = .atMost(200)
@@ -70,6 +72,7 @@ struct CommonOptions: ParsableArguments {
         if case let .atMost(n) = evalUsers { need(n >= 1, "--eval-users must be ≥ 1 or all (got \(n)): the final evaluation needs held-out users") }
         need(checkpointEvery >= 0, "--checkpoint-every must be ≥ 0 (0 = never; got \(checkpointEvery))")
         need(logEvery >= 1, "--log-every must be ≥ 1 (got \(logEvery))")
+        need(supervisedWeight.isFinite && supervisedWeight >= 0, "--supervised-weight must be a finite number ≥ 0 (got \(supervisedWeight))")
         need(!(encoder == .hashing && encoderOptions.usesServer), "--encoder hashing and --embeddings-url exclude each other (the server replaces the minilm encoder)")
         let registry = ToolMetrics.registry
         let rationaleMetrics = registry.metrics.filter { $0.usesRationales && !$0.needs.contains(.tokenEmbeddings) }.map(\.name)
@@ -128,6 +131,7 @@ struct CommonOptions: ParsableArguments {
         c.dqn.targetUpdateInterval = targetEvery
         c.dqn.polyakTau = tau
         if dueling { c.dqn.dueling = true }
+        if supervisedWeight > 0 { c.dqn.supervisedWeight = supervisedWeight }
         c.dqn.doubleDQN = !noDouble
         switch evalUsers {
         case let .atMost(n): c.evaluationUsers = n

@@ -66,6 +66,10 @@ public struct DQNConfiguration: Sendable, Codable, Hashable {
     /// before the option) and false mean off.
     public var dueling: Bool?
     var isDueling: Bool { dueling == true }
+    /// Weight λ of a supervised next-item head beside the Q head (SQN, Xin et al. 2020;
+    /// `SupervisedHead.swift`); nil or 0 means no head.
+    public var supervisedWeight: Float?
+    var hasSupervisedHead: Bool { (supervisedWeight ?? 0) > 0 }
 
     // Target network.
     /// Hard copy every this many environment steps (ELLM: 8000; our phases are ~10⁴ steps).
@@ -104,6 +108,7 @@ public struct DQNConfiguration: Sendable, Codable, Hashable {
         need(polyakTau.isFinite && polyakTau >= 0 && polyakTau <= 1, "Polyak τ must be in [0, 1] (is \(polyakTau))")
         need(replayCapacity >= batchSize, "replay capacity must be ≥ batch size (is \(replayCapacity))")
         need(learningStarts >= 0, "learning starts must be ≥ 0 (is \(learningStarts))")
+        need(supervisedWeight.map { $0.isFinite && $0 >= 0 } ?? true, "supervised weight must be a finite number ≥ 0 (is \(supervisedWeight ?? 0))")
         need(!isDueling || itemHidden.isEmpty, "dueling heads need a linear item tower (item hidden widths \(itemHidden) given): the mean advantage is then ψ of the mean item embedding")
         guard problems.isEmpty else { throw AgentError.impossible(problems.joined(separator: "; ")) }
     }
@@ -191,6 +196,9 @@ public struct QNetwork: Sendable {
     public let itemBias: TensorSpec
     /// Dueling only: V(s) = w·φ(s) + c, stored as [w (width), c].
     public let value: TensorSpec?
+    /// SQN only: the supervised head's own linear item tower and item biases (it shares φ).
+    public let supervisedItemTower: MLP?
+    public let supervisedBias: TensorSpec?
     public let items: Int
 
     /// Builds the layout and a freshly initialised parameter set.
@@ -202,7 +210,13 @@ public struct QNetwork: Sendable {
         let bias = p.allocate("item_bias", shape: [items])
         // Allocated last (and zero), so the other parameters sit where they do without it.
         let value = c.isDueling ? p.allocate("value", shape: [c.towerWidth + 1]) : nil
-        return (QNetwork(stateTower: phi, itemTower: psi, itemBias: bias, value: value, items: items), p)
+        var supervised: MLP?, supervisedBias: TensorSpec?
+        if c.hasSupervisedHead {
+            supervised = MLP(name: "supervised_item", sizes: [itemSize, c.towerWidth], parameters: &p, initializer: c.initializer, rng: &rng)
+            supervisedBias = p.allocate("supervised_bias", shape: [items])
+        }
+        return (QNetwork(stateTower: phi, itemTower: psi, itemBias: bias, value: value, supervisedItemTower: supervised,
+                         supervisedBias: supervisedBias, items: items), p)
     }
 
     public var width: Int { stateTower.outputSize }
@@ -390,6 +404,13 @@ public struct DQNAgent: Sendable {
     public internal(set) var recentLoss = 0.0
     /// Dueling: ē, the mean catalog item embedding (ψ(ē) is the mean advantage direction).
     let meanEmbedding: [Float]?
+    /// SQN: the supervised head's ψ_s over the catalog for the current online parameters.
+    var supervisedCatalog: [Float]?
+    /// Users whose training histories feed the supervised head: `TrainingRun` sets its training
+    /// users, so held-out users stay unseen; every user with two or more training items otherwise.
+    public var supervisedUsers: [Int]
+    /// Moving average of the supervised head's cross-entropy (as `recentLoss`).
+    public internal(set) var recentSupervisedLoss = 0.0
     /// Items never to recommend per user (the training history) and, observed-only, the only allowed ones.
     let consumed: [[Int32]]
     let observed: [[Int32]]?
@@ -419,6 +440,7 @@ public struct DQNAgent: Sendable {
         replay = ReplayBuffer(capacity: c.replayCapacity, historyLength: c.historyLength, episodeLength: c.episodeLength)
         rng = root.fork("dqn-agent")
         consumed = dataset.users.map { $0.history.map(Int32.init) }
+        supervisedUsers = dataset.users.indices.filter { dataset.users[$0].history.count >= 2 }
         meanEmbedding = c.isDueling ? (0..<dataset.dimension).map { j in
             (0..<dataset.itemCount).reduce(Float(0)) { $0 + dataset.embeddings[$1, j] } / Float(dataset.itemCount)
         } : nil
@@ -517,6 +539,9 @@ public struct DQNAgent: Sendable {
         guard replay.count >= configuration.batchSize else { return 0 }
         ensureCatalogs()
         let loss = lossAndGradients(sampleBatch())
+        if let w = configuration.supervisedWeight, w > 0, let ce = supervisedLossAndGradients(weight: w) {
+            recentSupervisedLoss = updates == 0 ? ce : 0.98 * recentSupervisedLoss + 0.02 * ce
+        }
         optimizerStep()
         recentLoss = updates == 1 ? loss : 0.98 * recentLoss + 0.02 * loss
         return loss
@@ -718,6 +743,7 @@ public struct DQNAgent: Sendable {
         if c.gradientClip > 0 { online.clipGradientNorm(c.gradientClip) }
         optimizer.update(&online)
         onlineCatalog = nil
+        supervisedCatalog = nil
         updates += 1
         if c.polyakTau > 0 {
             target.blend(towards: online, tau: c.polyakTau)

@@ -18,14 +18,16 @@ extension RecommendationPolicy {
     }
 }
 
-/// The trained DQN, greedy.
+/// The trained DQN, greedy: on its Q-values, or, with an SQN supervised head, on that head's
+/// logits (SQN recommends with the supervised head; the Q head shapes the shared state tower).
 public struct DQNPolicy: RecommendationPolicy {
     public var agent: DQNAgent
     public let name: String
     public init(agent: DQNAgent, name: String = "dqn") { self.agent = agent; self.name = name }
-    public mutating func scores(user: Int, step: Int, history: [Int32]) -> [Float] { agent.qValues(user: user, step: step, history: history) }
+    public mutating func scores(user: Int, step: Int, history: [Int32]) -> [Float] { scores(user: user, step: step, history: history, achieved: 0) }
     public mutating func scores(user: Int, step: Int, history: [Int32], achieved: UInt32) -> [Float] {
-        agent.qValues(user: user, step: step, history: history, achieved: achieved)
+        agent.supervisedScores(user: user, step: step, history: history, achieved: achieved)
+            ?? agent.qValues(user: user, step: step, history: history, achieved: achieved)
     }
 }
 

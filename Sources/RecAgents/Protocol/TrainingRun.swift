@@ -208,6 +208,8 @@ public final class TrainingRun {
         let c = configuration
         let root = SeededGenerator(seed: c.seed)
         var agent = try DQNAgent(dataset: simulator.dataset, configuration: c.dqn, seed: c.seed)
+        // The supervised head learns from the training users' logged sequences only.
+        agent.supervisedUsers = trainUsers.filter { simulator.dataset.users[$0].history.count >= 2 }
         var state = RunState(configuration: c, environmentRNG: root.fork("environment"), agentRNG: agent.rng)
         var reward: (any AgentReward)?
         if resume, let dir = checkpointDirectory, let loaded = try Checkpoints.loadLatest(directory: dir, configuration: c, agent: &agent) {
@@ -403,6 +405,7 @@ enum Checkpoints {
         agent.updates = state.updates
         agent.recentLoss = state.recentLoss
         agent.onlineCatalog = nil
+        agent.supervisedCatalog = nil
         agent.targetCatalog = nil
         var rewardTensors: [String: StoredTensor] = [:]
         for (k, v) in t where k.hasPrefix("reward.") { rewardTensors[String(k.dropFirst(7))] = v }
