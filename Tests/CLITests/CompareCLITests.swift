@@ -61,6 +61,9 @@ import Testing
         }
         let paired = try table("paired-users.csv")
         #expect(Set(paired.map { $0["reference"]! }) == ["dqn-extrinsic", "popularity"])
+        // Each pair once: popularity − dqn-extrinsic is there, dqn-extrinsic − popularity is not.
+        #expect(!paired.contains { $0["method"] == "dqn-extrinsic" && $0["reference"] == "popularity" })
+        #expect(paired.contains { $0["method"] == "popularity" && $0["reference"] == "dqn-extrinsic" })
         for row in paired {
             let a = means(row["method"]!, row["point"]!, row["metric"]!), b = means(row["reference"]!, row["point"]!, row["metric"]!)
             let common = Set(a.keys).intersection(b.keys)

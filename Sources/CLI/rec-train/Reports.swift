@@ -259,7 +259,10 @@ enum Reports {
         if let r = pairedReference(methods) { references.append(r) }
         if methods.contains("popularity"), !references.contains("popularity") { references.append("popularity") }
         var userTests: [UserPairedTest] = []
-        for r in references where methods.count > 1 { userTests += userPairedTests(outcomes, methods: methods, reference: r) }
+        for (i, r) in references.enumerated() where methods.count > 1 {
+            // Each pair once: an earlier reference against this one is already there, negated.
+            userTests += userPairedTests(outcomes, methods: methods.filter { !references[..<i].contains($0) }, reference: r)
+        }
         if !userTests.isEmpty {
             let holm = MultipleComparisons.holm(userTests.map(\.signFlip.pValue))
             for i in userTests.indices { userTests[i].pHolm = holm[i] }
