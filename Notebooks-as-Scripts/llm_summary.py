@@ -27,7 +27,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from study_summary import base, est, fmt  # noqa: E402
+from study_summary import base, est, fmt, forest_plot, write_outputs  # noqa: E402
 
 METRICS = ["sbert-cosine", "calibrated-cosine", "bm25", "learned-bilinear", "learned-both", "learned-history", "popularity"]
 PAIRED = ["sbert-cosine", "learned-both"]
@@ -237,27 +237,10 @@ def svg(rows):
     items.sort(key=lambda r: (r["dataset"], r["mode"], r["users_of"], r["metric"], REASONERS.index(r["reasoner"])))
     if not items:
         return None
-    lo, hi = 0.4, 1.0
-    w, left, right, row_h, top = 760, 360, 30, 14, 40
-    h = top + row_h * len(items) + 40
-    x = lambda v: left + (min(max(v, lo), hi) - lo) / (hi - lo) * (w - left - right)
     colors = {"openai": "#d62728", "filtered-openai": "#ff9896", "aspect": "#1f77b4", "filtered-aspect": "#aec7e8", "oracle": "#2ca02c"}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="10">',
-             f'<text x="{w/2}" y="16" text-anchor="middle" font-size="13">ROC-AUC on test (95 % cluster-bootstrap CI): SmolLM2-135M rationales beside aspect and oracle</text>',
-             f'<line x1="{x(0.5):.1f}" y1="{top-6}" x2="{x(0.5):.1f}" y2="{h-30}" stroke="#888" stroke-dasharray="3,3"/>']
-    for i, r in enumerate(items):
-        y = top + i * row_h
-        label = f"{r['dataset']} {r['mode']} ({r['users_of']}) · {r['metric']} · {LABEL[r['reasoner']]}"
-        c = colors[r["reasoner"]]
-        parts.append(f'<text x="{left-6}" y="{y+4}" text-anchor="end">{label}</text>')
-        if r["ci_lower"] is not None:
-            parts.append(f'<line x1="{x(r["ci_lower"]):.1f}" y1="{y}" x2="{x(r["ci_upper"]):.1f}" y2="{y}" stroke="{c}" stroke-width="2"/>')
-        parts.append(f'<circle cx="{x(r["value"]):.1f}" cy="{y}" r="3" fill="{c}"/>')
-    for k in range(7):
-        t = lo + k * (hi - lo) / 6
-        parts.append(f'<text x="{x(t):.1f}" y="{h-14}" text-anchor="middle">{t:.2f}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+    return forest_plot(items, "ROC-AUC on test (95 % cluster-bootstrap CI): SmolLM2-135M rationales beside aspect and oracle", 0.4, 1.0, 0.5,
+                       lambda r: f"{r['dataset']} {r['mode']} ({r['users_of']}) · {r['metric']} · {LABEL[r['reasoner']]}",
+                       lambda r: colors[r["reasoner"]], [0.4 + k * 0.1 for k in range(7)], "{:.2f}", left=360)
 
 
 def main():
@@ -272,22 +255,11 @@ def main():
             sys.exit(f"{path}/report.json: unexpected schema {doc.get('schema')!r}")
         runs.append((dataset, mode, reasoner, path, doc))
     rows = tidy_rows(runs) + paired_rows(runs)
-    os.makedirs(figures, exist_ok=True)
     cols = ["dataset", "mode", "users_of", "reasoner", "metric", "configuration", "statistic", "value", "ci_lower", "ci_upper", "p_value"]
-    with open(os.path.join(figures, "llm.csv"), "w", newline="") as f:
-        wr = csv.DictWriter(f, fieldnames=cols)
-        wr.writeheader()
-        for r in rows:
-            wr.writerow({k: ("" if r[k] is None else (f"{r[k]:.9g}" if isinstance(r[k], float) else r[k])) for k in cols})
     md = ["## Rationale quality (rec-data rationales-show --quality)\n", quality_table(study),
           "\n## Validation on the test part (configurations picked on valid)\n", validation_tables(rows),
           "\n## Paired differences between reasoners (same users, same held-out pairs)\n", paired_table(rows)]
-    with open(os.path.join(figures, "llm.md"), "w") as f:
-        f.write("\n".join(md))
-    s = svg(rows)
-    if s:
-        with open(os.path.join(figures, "llm.svg"), "w") as f:
-            f.write(s)
+    write_outputs(figures, "llm", rows, cols, "\n".join(md), svg(rows))
     print(f"llm_summary: {len(rows)} rows from {len(runs)} validations")
 
 

@@ -159,25 +159,57 @@ def svg(rows):
         return None
     lo = min(min(r["ci_lower"] or r["value"] for r in items), 0) - 0.01
     hi = max(max(r["ci_upper"] or r["value"] for r in items), 0) + 0.01
-    w, left, right, row_h, top = 760, 330, 30, 14, 40
+
+    def label(r):
+        return f"{r['metric']} − {r['statistic'].replace('delta_auc_vs_', '')} · {r['dataset']} {r['split_method']} {r['reasoner']} s{r['seed']}"
+
+    def color(r):
+        excl = r["ci_lower"] is not None and (r["ci_lower"] > 0 or r["ci_upper"] < 0)
+        return "#1f77b4" if excl else "#999"
+
+    return forest_plot(items, "ΔAUC on test (95 % cluster-bootstrap CI), configurations picked on valid", lo, hi, 0,
+                       label, color, [lo + k * (hi - lo) / 5 for k in range(6)], "{:+.2f}", left=330)
+
+
+def forest_plot(items, title, lo, hi, reference, label, color, ticks, tick_format, left=330):
+    """One line per item: its value as a dot, its 95 % interval as a bar, a dashed line at `reference`."""
+    w, right, row_h, top = 760, 30, 14, 40
     h = top + row_h * len(items) + 40
-    x = lambda v: left + (v - lo) / (hi - lo) * (w - left - right)
+    x = lambda v: left + (min(max(v, lo), hi) - lo) / (hi - lo) * (w - left - right)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="10">',
-             f'<text x="{w/2}" y="16" text-anchor="middle" font-size="13">ΔAUC on test (95 % cluster-bootstrap CI), configurations picked on valid</text>',
-             f'<line x1="{x(0):.1f}" y1="{top-6}" x2="{x(0):.1f}" y2="{h-30}" stroke="#888" stroke-dasharray="3,3"/>']
+             f'<text x="{w/2}" y="16" text-anchor="middle" font-size="13">{title}</text>',
+             f'<line x1="{x(reference):.1f}" y1="{top-6}" x2="{x(reference):.1f}" y2="{h-30}" stroke="#888" stroke-dasharray="3,3"/>']
     for i, r in enumerate(items):
         y = top + i * row_h
-        label = f"{r['metric']} − {r['statistic'].replace('delta_auc_vs_', '')} · {r['dataset']} {r['split_method']} {r['reasoner']} s{r['seed']}"
-        excl = r["ci_lower"] is not None and (r["ci_lower"] > 0 or r["ci_upper"] < 0)
-        color = "#1f77b4" if excl else "#999"
-        parts.append(f'<text x="{left-6}" y="{y+4}" text-anchor="end">{label}</text>')
+        c = color(r)
+        parts.append(f'<text x="{left-6}" y="{y+4}" text-anchor="end">{label(r)}</text>')
         if r["ci_lower"] is not None:
-            parts.append(f'<line x1="{x(r["ci_lower"]):.1f}" y1="{y}" x2="{x(r["ci_upper"]):.1f}" y2="{y}" stroke="{color}" stroke-width="2"/>')
-        parts.append(f'<circle cx="{x(r["value"]):.1f}" cy="{y}" r="3" fill="{color}"/>')
-    for t in [lo + k * (hi - lo) / 5 for k in range(6)]:
-        parts.append(f'<text x="{x(t):.1f}" y="{h-14}" text-anchor="middle">{t:+.2f}</text>')
+            parts.append(f'<line x1="{x(r["ci_lower"]):.1f}" y1="{y}" x2="{x(r["ci_upper"]):.1f}" y2="{y}" stroke="{c}" stroke-width="2"/>')
+        parts.append(f'<circle cx="{x(r["value"]):.1f}" cy="{y}" r="3" fill="{c}"/>')
+    for t in ticks:
+        parts.append(f'<text x="{x(t):.1f}" y="{h-14}" text-anchor="middle">{tick_format.format(t)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def write_outputs(figures, stem, rows, cols, markdown, svg_text):
+    """STEM.csv (tidy), STEM.md and, when there is one, STEM.svg in the figures folder."""
+    os.makedirs(figures, exist_ok=True)
+    write_tidy_csv(os.path.join(figures, f"{stem}.csv"), rows, cols)
+    with open(os.path.join(figures, f"{stem}.md"), "w") as f:
+        f.write(markdown)
+    if svg_text:
+        with open(os.path.join(figures, f"{stem}.svg"), "w") as f:
+            f.write(svg_text)
+
+
+def write_tidy_csv(path, rows, cols):
+    """Rows as a CSV pandas reads: empty cells for None, floats with 9 significant digits."""
+    with open(path, "w", newline="") as f:
+        wr = csv.DictWriter(f, fieldnames=cols)
+        wr.writeheader()
+        for r in rows:
+            wr.writerow({k: ("" if r[k] is None else (f"{r[k]:.9g}" if isinstance(r[k], float) else r[k])) for k in cols})
 
 
 def main():
@@ -188,17 +220,7 @@ def main():
     os.makedirs(figures, exist_ok=True)
     cols = ["dataset", "split_method", "reasoner", "seed", "metric", "configuration", "statistic", "value",
             "ci_lower", "ci_upper", "p_value", "p_holm"]
-    with open(os.path.join(figures, "study.csv"), "w", newline="") as f:
-        wr = csv.DictWriter(f, fieldnames=cols)
-        wr.writeheader()
-        for r in rows:
-            wr.writerow({k: ("" if r[k] is None else (f"{r[k]:.9g}" if isinstance(r[k], float) else r[k])) for k in cols})
-    with open(os.path.join(figures, "study.md"), "w") as f:
-        f.write(headline(rows))
-    s = svg(rows)
-    if s:
-        with open(os.path.join(figures, "study.svg"), "w") as f:
-            f.write(s)
+    write_outputs(figures, "study", rows, cols, headline(rows), svg(rows))
     print(f"study_summary: {len(rows)} rows from {len({(r['dataset'], r['split_method'], r['reasoner'], r['seed']) for r in rows})} runs")
 
 

@@ -4,13 +4,20 @@ import Testing
 /// `rec-train compare` reports paired tests between methods, paired over seeds (issue 16, item 6):
 /// per seed the difference method − dqn-extrinsic, its mean, and the exact sign-flip p-value.
 @Suite(.serialized) struct CompareCLITests {
-    @Test func pairedTestsOverSeedsMatchAHandComputation() throws {
+    /// `rec-train compare` on a fresh synthetic world (no rationales, hashing encoder, 100
+    /// fine-tune steps); returns its report folder.
+    static func compare(methods: String, seeds: String, evalUsers: Int) throws -> URL {
         let (db, dir) = try CLI.syntheticWorld(seed: 6, users: 60, items: 120)
         let out = dir.appendingPathComponent("cmp")
         let r = try CLI.run("rec-train", ["compare", "--db", db, "--dataset", "synth-6", "--split", "random", "--rationales", "none",
-                                          "--encoder", "hashing", "--seeds", "1,2,3", "--methods", "dqn-extrinsic,random",
-                                          "--pretrain-steps", "0", "--finetune-steps", "100", "--eval-users", "10", "--out", out.path])
-        #expect(r.status == 0, "\(r.stderr)")
+                                          "--encoder", "hashing", "--seeds", seeds, "--methods", methods,
+                                          "--pretrain-steps", "0", "--finetune-steps", "100", "--eval-users", "\(evalUsers)", "--out", out.path])
+        guard r.status == 0 else { throw CLIFailure(message: "rec-train compare: \(r.stderr)") }
+        return out
+    }
+
+    @Test func pairedTestsOverSeedsMatchAHandComputation() throws {
+        let out = try Self.compare(methods: "dqn-extrinsic,random", seeds: "1,2,3", evalUsers: 10)
         // The per-seed values from comparison.csv, then the test by hand: the mean difference and
         // the share of the 2³ sign patterns whose |sum| is at least the observed |sum|.
         let csv = try String(contentsOf: out.appendingPathComponent("comparison.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
@@ -39,12 +46,7 @@ import Testing
     /// users.csv holds one row per method, seed, point and user, and paired-users.csv's mean
     /// differences are those of the per-user values averaged over seeds, recomputed here.
     @Test func perUserRowsAndPairedTestsOverUsersMatchAHandComputation() throws {
-        let (db, dir) = try CLI.syntheticWorld(seed: 6, users: 60, items: 120)
-        let out = dir.appendingPathComponent("cmp")
-        let r = try CLI.run("rec-train", ["compare", "--db", db, "--dataset", "synth-6", "--split", "random", "--rationales", "none",
-                                          "--encoder", "hashing", "--seeds", "1,2", "--methods", "dqn-extrinsic,popularity,random",
-                                          "--pretrain-steps", "0", "--finetune-steps", "100", "--eval-users", "12", "--out", out.path])
-        #expect(r.status == 0, "\(r.stderr)")
+        let out = try Self.compare(methods: "dqn-extrinsic,popularity,random", seeds: "1,2", evalUsers: 12)
         func table(_ name: String) throws -> [[String: String]] {
             let lines = try String(contentsOf: out.appendingPathComponent(name), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
             return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0).map { ($0, $1) }) }
