@@ -14,12 +14,15 @@
 # on the same users (configurations picked on valid, reported on test). `llm_summary.py` writes
 # Docs/figures/llm.{csv,md,svg}.
 #
-# Cost on 2 CPU cores is the model's, not the client's (Docs/benchmarks.md): about 4 s per user in
-# open mode and 5 s in closed mode with 10 candidates, so the defaults below take about two hours
-# from scratch. Generation commits per user: an interrupted run resumes where it stopped.
+# Cost on 2 CPU cores is the model's, not the client's (Docs/benchmarks.md): about 8 s per user in
+# open mode and 10 s in closed mode with 10 candidates (2 in flight), so the defaults below take about
+# two hours from scratch; all 943 ml-100k users would add about 3 hours (LLM_ML_OPEN_USERS=943).
+# Generation commits per user: an interrupted run resumes where it stopped, and raising a limit
+# continues the same run.
 #
-# Environment: LLM_OUT (runs/llm), LLM_BIN (prebuilt release tools), LLM_ML_OPEN_USERS (943 = all),
-# LLM_ML_CLOSED_USERS (150: the first users by id), LLM_SYNTH_USERS (300 = all), LLM_CANDIDATES (10),
+# Environment: LLM_OUT (runs/llm), LLM_BIN (prebuilt release tools), LLM_ML_OPEN_USERS (150 of 943: the
+# first users by id), LLM_ML_CLOSED_USERS (60), LLM_SYNTH_USERS (300 = all, open mode),
+# LLM_SYNTH_CLOSED_USERS (150), LLM_CANDIDATES (10),
 # LLM_MAX_LIKED (10 liked items per prompt), LLM_MAX_TOKENS (96), LLM_BOOTSTRAP (1000),
 # LLM_METRICS (the list below). Stronger model: see Docs/reasoners.md ("A stronger model").
 set -euo pipefail
@@ -27,9 +30,10 @@ cd "$(dirname "$0")/.."
 
 OUT="${LLM_OUT:-runs/llm}"
 DB="$OUT/llm.sqlite"
-ML_OPEN="${LLM_ML_OPEN_USERS:-200}"
-ML_CLOSED="${LLM_ML_CLOSED_USERS:-100}"
+ML_OPEN="${LLM_ML_OPEN_USERS:-150}"
+ML_CLOSED="${LLM_ML_CLOSED_USERS:-60}"
 SYN_USERS="${LLM_SYNTH_USERS:-300}"
+SYN_CLOSED="${LLM_SYNTH_CLOSED_USERS:-150}"
 CANDS="${LLM_CANDIDATES:-10}"
 LIKED="${LLM_MAX_LIKED:-10}"
 TOKENS="${LLM_MAX_TOKENS:-96}"
@@ -80,7 +84,7 @@ generate() {
     # Smallest complete pieces first, so an interrupted study still has every table.
     local ids="$OUT/runs.tsv"; : > "$ids.tmp"
     echo -e "synth-1\trandom\topen\t$(llm --dataset synth-1 --split random --limit-users "$SYN_USERS")" >> "$ids.tmp"
-    echo -e "synth-1\trandom\tclosed\t$(llm --dataset synth-1 --split random --limit-users "$SYN_USERS" --mode closed --max-candidates "$CANDS")" >> "$ids.tmp"
+    echo -e "synth-1\trandom\tclosed\t$(llm --dataset synth-1 --split random --limit-users "$SYN_CLOSED" --mode closed --max-candidates "$CANDS")" >> "$ids.tmp"
     echo -e "ml-100k\trandom-s1\tclosed\t$(llm --dataset ml-100k --split random-s1 --limit-users "$ML_CLOSED" --mode closed --max-candidates "$CANDS")" >> "$ids.tmp"
     echo -e "ml-100k\trandom-s1\topen\t$(llm --dataset ml-100k --split random-s1 --limit-users "$ML_OPEN")" >> "$ids.tmp"
     mv "$ids.tmp" "$ids"
