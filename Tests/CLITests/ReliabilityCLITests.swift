@@ -23,7 +23,7 @@ import Testing
             (["--lr=-1"], "--lr must be a finite number > 0 (got -1.0)"),
             (["--lr", "0"], "--lr must be a finite number > 0"),
             (["--lr", "inf"], "--lr must be a finite number > 0"),
-            (["--eval-users", "0"], "--eval-users must be ≥ 1 (got 0)"),
+            (["--eval-users", "0"], "--eval-users must be ≥ 1 or all (got 0)"),
             (["--steps=-5"], "--steps must be ≥ 0"),
         ]
         for (args, message) in cases {
