@@ -113,3 +113,14 @@ import Testing
         #expect(ProgressReporter.duration(7300) == "2h01m")
     }
 }
+
+/// Which HTTP answers are worth another attempt.
+@Suite struct RetryPolicyTests {
+    @Test func throttlingAndServerErrorsAreRetriedButNotWhatAServerNeverWillDo() {
+        let p = RetryPolicy(maxAttempts: 3)
+        #expect(p.isRetryable(status: 429) && p.isRetryable(status: 500) && p.isRetryable(status: 503))
+        // 501: "this server does not support embeddings" (llama-server without --embeddings), 505.
+        #expect(!p.isRetryable(status: 501) && !p.isRetryable(status: 505))
+        #expect(!p.isRetryable(status: 400) && !p.isRetryable(status: 404) && !p.isRetryable(status: 200))
+    }
+}
