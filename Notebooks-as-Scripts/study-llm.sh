@@ -14,9 +14,10 @@
 # on the same users (configurations picked on valid, reported on test). `llm_summary.py` writes
 # Docs/figures/llm.{csv,md,svg}.
 #
-# Cost on 2 CPU cores is the model's, not the client's (Docs/benchmarks.md): about 8 s per user in
-# open mode and 10 s in closed mode with 10 candidates (2 in flight), so the defaults below take about
-# two hours from scratch; all 943 ml-100k users would add about 3 hours (LLM_ML_OPEN_USERS=943).
+# Cost on 2 CPU cores is the model's, not the client's (Docs/benchmarks.md): with 2 users in flight
+# about 8 s per synth-1 user in either mode, and 2.3 s open / 4.3 s closed per ml-100k user (short
+# item texts), so the defaults take about an hour on idle cores; all 943 ml-100k users would add
+# about 30 min open and 65 min closed (LLM_ML_OPEN_USERS=943, LLM_ML_CLOSED_USERS=943).
 # Generation commits per user: an interrupted run resumes where it stopped, and raising a limit
 # continues the same run.
 #
