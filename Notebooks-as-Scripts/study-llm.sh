@@ -21,7 +21,7 @@
 # Generation commits per user: an interrupted run resumes where it stopped, and raising a limit
 # continues the same run.
 #
-# Environment: LLM_OUT (runs/llm), LLM_BIN (prebuilt release tools), LLM_ML_OPEN_USERS (150 of 943: the
+# Environment: LLM_OUT (runs/llm), LLM_BIN (prebuilt release tools), LLM_ML_OPEN_USERS (200 of 943: the
 # first users by id), LLM_ML_CLOSED_USERS (60), LLM_SYNTH_USERS (300 = all, open mode),
 # LLM_SYNTH_CLOSED_USERS (150), LLM_CANDIDATES (10),
 # LLM_MAX_LIKED (10 liked items per prompt), LLM_MAX_TOKENS (96), LLM_BOOTSTRAP (1000),
@@ -31,7 +31,7 @@ cd "$(dirname "$0")/.."
 
 OUT="${LLM_OUT:-runs/llm}"
 DB="$OUT/llm.sqlite"
-ML_OPEN="${LLM_ML_OPEN_USERS:-150}"
+ML_OPEN="${LLM_ML_OPEN_USERS:-200}"
 ML_CLOSED="${LLM_ML_CLOSED_USERS:-60}"
 SYN_USERS="${LLM_SYNTH_USERS:-300}"
 SYN_CLOSED="${LLM_SYNTH_CLOSED_USERS:-150}"
@@ -129,12 +129,10 @@ validate_all() {
         validate "$dataset" "$split" "$aspect" "$id" "$label-aspect"
         if [ "$dataset" = synth-1 ]; then validate "$dataset" "$split" "$(run_id "$dataset" "$split" oracle)" "$id" "$label-oracle"; fi
         if [ "$mode" = open ]; then
+            # A fresh copy each time (the newest is used), so it always matches the run as generated.
             local name="smollm2-open-quality" filtered
+            "$RD" rationales-filter --db "$DB" --dataset "$dataset" --split "$split" --run "$id" --name "$name" >&2
             filtered="$(run_id "$dataset" "$split" "imported:$name")"
-            if [ -z "$filtered" ]; then
-                "$RD" rationales-filter --db "$DB" --dataset "$dataset" --split "$split" --run "$id" --name "$name" >&2
-                filtered="$(run_id "$dataset" "$split" "imported:$name")"
-            fi
             validate "$dataset" "$split" "$filtered" "$filtered" "$label-filtered-openai"
             validate "$dataset" "$split" "$aspect" "$filtered" "$label-filtered-aspect"
         fi
