@@ -397,8 +397,10 @@ enum Checkpoints {
         agent.replay.rewards.replaceSubrange(0..<n, with: try floats("replay.rewards", n))
         agent.replay.discounts.replaceSubrange(0..<n, with: try floats("replay.discounts", n))
         agent.replay.recommended.replaceSubrange(0..<(n * el), with: try ints("replay.recommended", n * el))
-        agent.replay.achievedBefore.replaceSubrange(0..<n, with: try ints("replay.achieved_before", n))
-        agent.replay.achievedAfter.replaceSubrange(0..<n, with: try ints("replay.achieved_after", n))
+        // Checkpoints written before goal masks existed hold none: their goals were never masked.
+        let noMasks = [Int32](repeating: 0, count: n)
+        agent.replay.achievedBefore.replaceSubrange(0..<n, with: t["replay.achieved_before"] == nil ? noMasks : try ints("replay.achieved_before", n))
+        agent.replay.achievedAfter.replaceSubrange(0..<n, with: t["replay.achieved_after"] == nil ? noMasks : try ints("replay.achieved_after", n))
         agent.replay.count = n
         agent.replay.position = state.replayPosition
         agent.rng = state.agentRNG
