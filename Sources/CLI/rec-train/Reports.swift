@@ -121,7 +121,8 @@ enum Reports {
                     guard !users.isEmpty else { continue }
                     let x = users.map { a.means[$0]! }, y = users.map { b.means[$0]! }
                     let boot = ClusterBootstrap(userCount: users.count, configuration: BootstrapConfiguration(resamples: resamples, seed: 1, method: .percentile))
-                    let diff = boot.compare({ w in Reports.weightedMean(x, w) }, { w in Reports.weightedMean(y, w) })
+                    let methodValues = UserValues(x.map { .value($0) }), referenceValues = UserValues(y.map { .value($0) })
+                    let diff = boot.compare({ w in methodValues.mean(w) }, { w in referenceValues.mean(w) })
                     let flip = PairedTests.signFlip(differences: zip(x, y).map { $0 - $1 }, permutations: 10_000, seed: 1)
                     tests.append(UserPairedTest(method: method, reference: reference, metric: metric, point: zeroShot ? "zero-shot" : "fine-tuned",
                                                 users: users.count, seeds: min(a.seeds, b.seeds), difference: diff, signFlip: flip))
@@ -129,12 +130,6 @@ enum Reports {
             }
         }
         return tests
-    }
-
-    static func weightedMean(_ v: [Double], _ w: UserWeights) -> Estimate {
-        var s = 0.0, n = 0.0
-        for (x, m) in zip(v, w.multiplicity) { s += x * m; n += m }
-        return n > 0 ? .value(s / n) : .undefined(reason: "no users")
     }
 
     static func userPairedTable(_ tests: [UserPairedTest]) -> ReportTable {

@@ -223,17 +223,22 @@ public struct QNetwork: Sendable {
 
     /// ψ(e_a) for every catalog item: `items × width`, row-major.
     public func catalog(_ embeddings: Matrix, parameters: ParameterSet) -> [Float] {
+        QNetwork.output(of: itemTower, over: embeddings, parameters: parameters)
+    }
+
+    /// An item tower's output for every row of `embeddings`: `rows × width`, row-major.
+    static func output(of tower: MLP, over embeddings: Matrix, parameters: ParameterSet) -> [Float] {
         let rows = embeddings.rows
         // Uninitialised: the forward writes every element (bias, then GEMM), so no zero fill.
-        let activations = [Float](unsafeUninitializedCapacity: itemTower.activationCount(rows: rows)) { buffer, count in
+        let activations = [Float](unsafeUninitializedCapacity: tower.activationCount(rows: rows)) { buffer, count in
             embeddings.storage.withUnsafeBufferPointer { e in
                 parameters.values.withUnsafeBufferPointer { p in
-                    itemTower.forward(e.baseAddress!, rows: rows, parameters: p.baseAddress!, activations: buffer.baseAddress!)
+                    tower.forward(e.baseAddress!, rows: rows, parameters: p.baseAddress!, activations: buffer.baseAddress!)
                 }
             }
             count = buffer.count
         }
-        let output = itemTower.activationOffset(layer: itemTower.layers.count - 1, rows: rows)
+        let output = tower.activationOffset(layer: tower.layers.count - 1, rows: rows)
         return output == 0 ? activations : Array(activations[output...])
     }
 
@@ -453,34 +458,50 @@ public struct DQNAgent: Sendable {
     }
 
     /// Q-values of every catalog item in one state (greedy scoring; no exploration).
-    public mutating func qValues(user: Int, step: Int, history: [Int32], achieved: UInt32 = 0) -> [Float] {
-        ensureCatalogs()
+    /// φ(s) for one state under the online parameters (both heads score from it).
+    func stateOutput(user: Int, step: Int, history: [Int32], achieved: UInt32) -> [Float] {
         var x = [Float](repeating: 0, count: featurizer.size)
         history.withUnsafeBufferPointer { h in
             x.withUnsafeMutableBufferPointer { featurizer.write(user: user, step: step, history: h, achieved: achieved, into: $0.baseAddress!) }
         }
-        let phi = network.stateTower(x, batch: 1, parameters: online)
+        return network.stateTower(x, batch: 1, parameters: online)
+    }
+
+    public mutating func qValues(user: Int, step: Int, history: [Int32], achieved: UInt32 = 0) -> [Float] {
+        ensureCatalogs()
+        let phi = stateOutput(user: user, step: step, history: history, achieved: achieved)
         var q = network.scores(stateOutput: phi, batch: 1, catalog: onlineCatalog!, parameters: online)
         if let meanEmbedding {
             // The advantage is the two-tower score; V(s) − mean_a A(s, a) is one number per state.
             let mean = network.itemTower(meanEmbedding, batch: 1, parameters: online)
             let shift = online.values.withUnsafeBufferPointer { p in
-                phi.withUnsafeBufferPointer { f in mean.withUnsafeBufferPointer { m in duelingShift(phi: f.baseAddress!, meanPsi: m.baseAddress!, parameters: p.baseAddress!) } }
+                phi.withUnsafeBufferPointer { f in
+                    mean.withUnsafeBufferPointer { m in
+                        duelingShift(phi: f.baseAddress!, meanPsi: m.baseAddress!, biasMean: meanItemBias(p.baseAddress!), parameters: p.baseAddress!)
+                    }
+                }
             }
             for a in q.indices { q[a] += shift }
         }
         return q
     }
 
-    /// V(s) − mean_a A(s, a) = w·φ + c − (φ·ψ(ē) + b̄) for one state's φ.
-    func duelingShift(phi: UnsafePointer<Float>, meanPsi: UnsafePointer<Float>, parameters p: UnsafePointer<Float>) -> Float {
+    /// V(s) − mean_a A(s, a) = w·φ + c − (φ·ψ(ē) + b̄) for one state's φ; b̄ from `meanItemBias`,
+    /// once per parameter set rather than once per state.
+    func duelingShift(phi: UnsafePointer<Float>, meanPsi: UnsafePointer<Float>, biasMean: Float, parameters p: UnsafePointer<Float>) -> Float {
         guard let value = network.value else { return 0 }
-        let k = network.width, n = network.items
+        let k = network.width
         var dot: Float = 0
         for j in 0..<k { dot += phi[j] * (p[value.offset + j] - meanPsi[j]) }
-        var biasMean: Float = 0
-        for a in 0..<n { biasMean += p[network.itemBias.offset + a] }
-        return dot + p[value.offset + k] - biasMean / Float(n)
+        return dot + p[value.offset + k] - biasMean
+    }
+
+    /// b̄, the mean of the item biases of a parameter set.
+    func meanItemBias(_ p: UnsafePointer<Float>) -> Float {
+        let n = network.items
+        var sum: Float = 0
+        for a in 0..<n { sum += p[network.itemBias.offset + a] }
+        return sum / Float(n)
     }
 
     /// ε-greedy over the allowed items; greedy ties go to the lowest index.
@@ -649,6 +670,7 @@ public struct DQNAgent: Sendable {
             meanEmbedding.withUnsafeBufferPointer { e in network.itemTower.forward(e.baseAddress!, rows: 1, parameters: p.target, activations: ws.targetMean) }
         }
         let targetMeanPsi = UnsafePointer(ws.targetMean + network.itemTower.activationOffset(layer: network.itemTower.layers.count - 1, rows: 1))
+        let targetBiasMean = meanEmbedding == nil ? 0 : meanItemBias(p.target)
         var y = [Float](repeating: 0, count: bsz)
         for (b, i) in batch.rows.enumerated() {
             let discount = replay.discounts[i]
@@ -663,7 +685,7 @@ public struct DQNAgent: Sendable {
             guard let a = best else { continue }
             var dot: Float = 0
             for j in 0..<k { dot += phiTarget[b * k + j] * p.targetCatalog[a * k + j] }
-            if meanEmbedding != nil { dot += duelingShift(phi: phiTarget + b * k, meanPsi: targetMeanPsi, parameters: p.target) }
+            if meanEmbedding != nil { dot += duelingShift(phi: phiTarget + b * k, meanPsi: targetMeanPsi, biasMean: targetBiasMean, parameters: p.target) }
             y[b] += discount * (dot + p.target[network.itemBias.offset + a])
         }
         return y
@@ -681,11 +703,12 @@ public struct DQNAgent: Sendable {
         psi.forward(ws.itemInput, rows: batch.itemRows, parameters: p.online, activations: ws.item)
         let phiOnline = ws.online + phi.activationOffset(layer: phi.layers.count - 1, rows: batch.onlineRows)
         let psiOnline = ws.item + psi.activationOffset(layer: psi.layers.count - 1, rows: batch.itemRows)
+        let biasMean = meanEmbedding == nil ? 0 : meanItemBias(p.online)
         var q = [Float](repeating: 0, count: bsz)
         for b in 0..<bsz {
             var dot: Float = 0
             for j in 0..<k { dot += phiOnline[b * k + j] * psiOnline[b * k + j] }
-            if meanEmbedding != nil { dot += duelingShift(phi: phiOnline + b * k, meanPsi: psiOnline + bsz * k, parameters: p.online) }
+            if meanEmbedding != nil { dot += duelingShift(phi: phiOnline + b * k, meanPsi: psiOnline + bsz * k, biasMean: biasMean, parameters: p.online) }
             q[b] = dot + p.online[network.itemBias.offset + batch.actions[b]]
         }
         return q

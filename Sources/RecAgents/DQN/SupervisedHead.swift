@@ -18,25 +18,15 @@ extension DQNAgent {
     /// ψ_s over the catalog (items × width) for the current online parameters.
     mutating func ensureSupervisedCatalog() {
         guard supervisedCatalog == nil, let head = network.supervisedItemTower else { return }
-        let rows = featurizer.embeddings.rows
-        var out = [Float](repeating: 0, count: head.activationCount(rows: rows))
-        featurizer.embeddings.storage.withUnsafeBufferPointer { e in
-            online.values.withUnsafeBufferPointer { p in
-                out.withUnsafeMutableBufferPointer { head.forward(e.baseAddress!, rows: rows, parameters: p.baseAddress!, activations: $0.baseAddress!) }
-            }
-        }
-        supervisedCatalog = out  // one linear layer: its activations are its output
+        // One linear layer: its output is all its activations, which the backward pass reads.
+        supervisedCatalog = QNetwork.output(of: head, over: featurizer.embeddings, parameters: online)
     }
 
     /// The supervised head's logits over the catalog in one state (what SQN recommends with).
     public mutating func supervisedScores(user: Int, step: Int, history: [Int32], achieved: UInt32 = 0) -> [Float]? {
         guard let bias = network.supervisedBias else { return nil }
         ensureSupervisedCatalog()
-        var x = [Float](repeating: 0, count: featurizer.size)
-        history.withUnsafeBufferPointer { h in
-            x.withUnsafeMutableBufferPointer { featurizer.write(user: user, step: step, history: h, achieved: achieved, into: $0.baseAddress!) }
-        }
-        let phi = network.stateTower(x, batch: 1, parameters: online)
+        let phi = stateOutput(user: user, step: step, history: history, achieved: achieved)
         let n = network.items, k = network.width
         var logits = Array(online.values[bias.offset..<(bias.offset + n)])
         supervisedCatalog!.withUnsafeBufferPointer { c in
