@@ -14,7 +14,7 @@ import LoopbackHTTP
     }
 
     static func client(_ server: LoopbackServer, maxBatch: Int = 256, retries: Int = 3, keyVariable: String? = nil,
-                       timeout: Double = 10) -> OpenAIEmbeddingsClient {
+                       timeout: Double = 30) -> OpenAIEmbeddingsClient {
         OpenAIEmbeddingsClient(configuration: .init(
             baseURL: server.baseURL.appendingPathComponent("v1"), model: "test-embed", dimension: 3,
             apiKeyVariable: keyVariable, maxBatchSize: maxBatch, maxRetries: retries,

@@ -144,10 +144,11 @@ import Testing
     @Test func httpFailureStoresNothingPartial() async throws {
         let (store, _) = try makeWorld(users: 6)
         let rs = try RationaleStore(store: store)
-        let counter = Counter()
-        let s = try LoopbackServer(handler: { _ in
-            let n = counter.next()
-            return n < 3 ? chatAnswer("- likes tents\n- likes boots") : .text("overloaded", status: 503)
+        // Keyed by request body, not by arrival: a retry of an answered user (a timeout on a busy
+        // host) gets the same answer instead of shifting the failure to an earlier user.
+        let bodies = DistinctBodies()
+        let s = try LoopbackServer(handler: { request in
+            bodies.rank(of: request.body) < 3 ? chatAnswer("- likes tents\n- likes boots") : .text("overloaded", status: 503)
         })
         defer { s.stop() }
         let r = try OpenAIChatReasoner(testConfig(s, attempts: 2))
@@ -257,8 +258,15 @@ import Testing
     }
 }
 
-final class Counter: @unchecked Sendable {
+/// The order in which distinct request bodies first arrived.
+final class DistinctBodies: @unchecked Sendable {
     private let lock = NSLock()
-    private var n = 0
-    func next() -> Int { lock.withLock { defer { n += 1 }; return n } }
+    private var seen: [Data: Int] = [:]
+    func rank(of body: Data) -> Int {
+        lock.withLock {
+            if let r = seen[body] { return r }
+            seen[body] = seen.count
+            return seen.count - 1
+        }
+    }
 }

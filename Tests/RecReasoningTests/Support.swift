@@ -36,8 +36,9 @@ func firstTokenLogprobs(_ pairs: [(String, Double)]) -> [[String: Any]] {
       "top_logprobs": pairs.map { ["token": $0.0, "logprob": $0.1] }]]
 }
 
-/// A configuration for tests: fast retries, short timeout.
-func testConfig(_ server: LoopbackServer, mode: ReasoningMode = .open, attempts: Int = 3, timeout: Double = 2) -> OpenAIChatReasoner.Configuration {
+/// A configuration for tests: fast retries, and a timeout no busy CI host reaches (a retry after a
+/// timeout would change the request counts that tests assert).
+func testConfig(_ server: LoopbackServer, mode: ReasoningMode = .open, attempts: Int = 3, timeout: Double = 30) -> OpenAIChatReasoner.Configuration {
     var c = OpenAIChatReasoner.Configuration(baseURL: server.baseURL.appendingPathComponent("v1"), model: "test-model")
     c.mode = mode
     c.k = 3
