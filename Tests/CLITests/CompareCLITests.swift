@@ -104,6 +104,27 @@ import Testing
         #expect(bad.status == 64 && bad.stderr.contains("eval-users"), "\(bad.stderr)")
     }
 
+    /// The SQN agent over BPR factors, scored on validation, beside the BPR-MF baseline: the flags
+    /// reach the config and the comparison has a bpr-mf row for every seed.
+    @Test func itemFeaturesEvalPartAndTheBPRBaselineFromTheCommandLine() throws {
+        let (db, dir) = try CLI.syntheticWorld(seed: 6, users: 40, items: 80)
+        let out = dir.appendingPathComponent("bpr")
+        let r = try CLI.run("rec-train", ["compare", "--db", db, "--dataset", "synth-6", "--split", "random", "--rationales", "none",
+                                          "--encoder", "hashing", "--seeds", "1,2", "--methods", "dqn-extrinsic,bpr-mf,popularity",
+                                          "--pretrain-steps", "0", "--finetune-steps", "100", "--supervised-weight", "1", "--supervised-batch", "128",
+                                          "--item-features", "text+bpr", "--eval-part", "validation", "--eval-users", "all", "--out", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let csv = try String(contentsOf: out.appendingPathComponent("comparison.csv"), encoding: .utf8)
+        let bprRows = csv.split(separator: "\n").filter { $0.hasPrefix("bpr-mf,") }
+        #expect(bprRows.count == 4, "\(csv)")  // 2 seeds × (zero-shot, fine-tuned)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("comparison.json"))) as? [String: Any]
+        let runConfig = try #require(json?["template"] as? [String: Any]), dqn = try #require(runConfig["dqn"] as? [String: Any])
+        #expect(dqn["itemRepresentation"] as? String == "text+bpr" && dqn["supervisedBatchSize"] as? Int == 128, "\(dqn)")
+        #expect(runConfig["evaluationPart"] as? String == "validation", "\(runConfig)")
+        let bad = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-6", "--split", "random", "--item-features", "ids", "--out", dir.appendingPathComponent("x").path])
+        #expect(bad.status == 64 && bad.stderr.contains("item-features"), "\(bad.stderr)")
+    }
+
     @Test func theOldNoveltyNameRunsTheCountRewardWithANote() throws {
         let dir = try CLI.temporaryDirectory()
         let db = dir.appendingPathComponent("rec.sqlite").path

@@ -33,6 +33,22 @@ import Testing
         }
     }
 
+    /// `bag` examples: the state's history is the most recent other training items, never the target.
+    @Test func bagExamplesLeaveTheTargetOutOfTheState() throws {
+        let h: [Int32] = [1, 2, 3, 4, 5]
+        #expect(DQNAgent.mostRecent(3, of: h, skipping: 4) == [2, 3, 4])
+        #expect(DQNAgent.mostRecent(3, of: h, skipping: 2) == [2, 4, 5])
+        #expect(DQNAgent.mostRecent(10, of: h, skipping: 0) == [2, 3, 4, 5])
+        var agent = try DQNMechanicsTests.filledAgent { $0.supervisedWeight = 1; $0.supervisedExamples = .bag; $0.supervisedBatchSize = 200 }
+        var states = [Float](repeating: 0, count: 200 * agent.featurizer.size)
+        let targets = agent.sampleSupervisedExamples(into: &states)
+        let users = Set(agent.supervisedUsers.map { agent.consumed[$0] })
+        #expect(targets.count == 200 && targets.allSatisfy { t in users.contains { $0.contains(Int32(t)) } })
+        // Targets spread over the users' items, not a handful.
+        #expect(Set(targets).count > 20)
+        #expect(try agent.supervisedLossAndGradients(weight: 1).map { $0.isFinite && $0 > 0 } == true)
+    }
+
     /// On the synthetic world (users with latent tastes), a short fine-tune with the supervised head
     /// ranks the held-out liked items better than popularity. (Against the agent without the head
     /// the difference on a world this small is within noise; the ml-100k figures are in Docs/dqn.md.)

@@ -45,9 +45,17 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Dueling heads: Q = V(s) + A(s, a) − mean_a A(s, a) (ELLM's DQN has them).") var dueling = false
     @Option(name: .customLong("supervised-weight"), help: "Weight λ of an SQN supervised next-item head beside the Q head (0 = none); evaluation then ranks with that head.")
     var supervisedWeight: Float = 0
+    @Option(name: .customLong("supervised-batch"), help: "Logged examples per supervised-head minibatch (default: --batch-size).")
+    var supervisedBatch: Int?
+    @Option(name: .customLong("supervised-examples"), help: "The supervised head's examples: next (SQN: the next item from the items before it) or bag (any training item from the user's most recent other items; matches a random split).")
+    var supervisedExamples: SupervisedExamples = .next
+    @Option(name: .customLong("item-features"), help: "What the agent sees of an item: text (its text embedding), bpr (BPR-MF factors fitted on the training ratings, early-stopped on valid, seeded by --simulator-seed) or text+bpr. The rewards keep the text embeddings.")
+    var itemFeatures: ItemRepresentation = .text
     @Flag(name: .customLong("no-double"), help: "Plain DQN targets (the target network picks a′ too) instead of double DQN.") var noDouble = false
     @Option(name: .customLong("eval-users"), help: "Most held-out users evaluated (of the 20 % held out), or all: every playable user trains and is evaluated on its test items (RecBole's protocol).")
     var evalUsers: EvaluationUsers = .atMost(200)
+    @Option(name: .customLong("eval-part"), help: "Held-out part the ranking metrics score: test (to report) or validation (to choose hyperparameters; the run then reads no test rating).")
+    var evalPart: FullRankingEvaluation.Part = .test
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps (at the next session end; 0 = never).") var checkpointEvery = 5000
     @Option(name: .customLong("log-every"), help: "Steps per learning-curve point.") var logEvery = 1000
     @Flag(help: "No progress line.") var quiet = false
@@ -73,6 +81,7 @@ struct CommonOptions: ParsableArguments {
         need(checkpointEvery >= 0, "--checkpoint-every must be ≥ 0 (0 = never; got \(checkpointEvery))")
         need(logEvery >= 1, "--log-every must be ≥ 1 (got \(logEvery))")
         need(supervisedWeight.isFinite && supervisedWeight >= 0, "--supervised-weight must be a finite number ≥ 0 (got \(supervisedWeight))")
+        if let b = supervisedBatch { need(b >= 1, "--supervised-batch must be ≥ 1 (got \(b))") }
         need(!(encoder == .hashing && encoderOptions.usesServer), "--encoder hashing and --embeddings-url exclude each other (the server replaces the minilm encoder)")
         let registry = ToolMetrics.registry
         let rationaleMetrics = registry.metrics.filter { $0.usesRationales && !$0.needs.contains(.tokenEmbeddings) }.map(\.name)
@@ -132,11 +141,15 @@ struct CommonOptions: ParsableArguments {
         c.dqn.polyakTau = tau
         if dueling { c.dqn.dueling = true }
         if supervisedWeight > 0 { c.dqn.supervisedWeight = supervisedWeight }
+        c.dqn.supervisedBatchSize = supervisedBatch
+        if supervisedExamples != .next { c.dqn.supervisedExamples = supervisedExamples }
         c.dqn.doubleDQN = !noDouble
+        if itemFeatures != .text { c.dqn.itemRepresentation = itemFeatures }
         switch evalUsers {
         case let .atMost(n): c.evaluationUsers = n
         case .all: c.evaluateAllUsers = true
         }
+        if evalPart != .test { c.evaluationPart = evalPart }
         c.syntheticNoise = syntheticNoise
         c.checkpointEvery = checkpointEvery
         c.logEvery = logEvery
@@ -164,6 +177,10 @@ struct CommonOptions: ParsableArguments {
         return (store, sim, enc.modelID)
     }
 }
+
+extension ItemRepresentation: ExpressibleByArgument {}
+extension SupervisedExamples: ExpressibleByArgument {}
+extension FullRankingEvaluation.Part: ExpressibleByArgument {}
 
 /// A `MetricExtensibleCommand`: a downstream package's `RecTrain.main(adding:)`-style entry point
 /// resolves `--metric` through its extended registry, as `validate-rewards` does.

@@ -70,6 +70,16 @@ public struct DQNConfiguration: Sendable, Codable, Hashable {
     /// `SupervisedHead.swift`); nil or 0 means no head.
     public var supervisedWeight: Float?
     var hasSupervisedHead: Bool { (supervisedWeight ?? 0) > 0 }
+    /// Logged examples per supervised minibatch; nil means `batchSize`. The head's softmax over the
+    /// catalog is one GEMM, so a larger batch than the TD batch costs little and sees more of the
+    /// training interactions per update.
+    public var supervisedBatchSize: Int?
+    var supervisedBatch: Int { supervisedBatchSize ?? batchSize }
+    /// Which logged examples the supervised head learns from; nil means `next` (SQN's).
+    public var supervisedExamples: SupervisedExamples?
+    /// What the agent sees of an item (``ItemRepresentation``): text embeddings, BPR-MF factors
+    /// fitted on the training ratings, or both. nil (configurations stored before the option) means text.
+    public var itemRepresentation: ItemRepresentation?
 
     // Target network.
     /// Hard copy every this many environment steps (ELLM: 8000; our phases are ~10⁴ steps).
@@ -108,6 +118,7 @@ public struct DQNConfiguration: Sendable, Codable, Hashable {
         need(polyakTau.isFinite && polyakTau >= 0 && polyakTau <= 1, "Polyak τ must be in [0, 1] (is \(polyakTau))")
         need(replayCapacity >= batchSize, "replay capacity must be ≥ batch size (is \(replayCapacity))")
         need(learningStarts >= 0, "learning starts must be ≥ 0 (is \(learningStarts))")
+        need(supervisedBatch >= 1, "supervised batch size must be ≥ 1 (is \(supervisedBatch))")
         need(supervisedWeight.map { $0.isFinite && $0 >= 0 } ?? true, "supervised weight must be a finite number ≥ 0 (is \(supervisedWeight ?? 0))")
         need(!isDueling || itemHidden.isEmpty, "dueling heads need a linear item tower (item hidden widths \(itemHidden) given): the mean advantage is then ψ of the mean item embedding")
         guard problems.isEmpty else { throw AgentError.impossible(problems.joined(separator: "; ")) }
@@ -126,6 +137,15 @@ public struct EpsilonSchedule: Sendable, Codable, Hashable {
     }
 }
 
+/// The supervised head's training examples, from the training split of its users.
+public enum SupervisedExamples: String, Sendable, Codable, CaseIterable {
+    /// SQN's: the item taken next, from the items taken before it (sequential order).
+    case next
+    /// Any training item, from the user's most recent other training items: what a random
+    /// held-out split asks (its held-out items are a random part of the user's items, not the next).
+    case bag
+}
+
 // MARK: 2. State features
 
 /// Turns (user, step, last N items) into the state vector: [mean of the embeddings of the last N
@@ -134,17 +154,23 @@ public struct EpsilonSchedule: Sendable, Codable, Hashable {
 /// state in the middle of a session and one at its end look alike, and bootstrapped values smear
 /// across the horizon.
 public struct StateFeaturizer: Sendable {
+    /// The agent's item features (``ItemRepresentation``), one row per catalog item.
     public let embeddings: Matrix
+    /// Width of the goal vector: the rationale (text) embedding width, whatever the item features are.
+    public let goalWidth: Int
     /// Each user's goal with nothing achieved yet (the start of every session).
     public let goals: [[Float]]?
     /// Where goals with some rationales achieved are computed from (goal-conditioned only).
     let goalSource: AgentDataset?
     public let historyLength: Int
     public let episodeLength: Int
-    public var size: Int { embeddings.cols * (goals == nil ? 2 : 3) + 1 }
+    public var size: Int { embeddings.cols * 2 + 1 + (goals == nil ? 0 : goalWidth) }
 
-    public init(dataset: AgentDataset, historyLength: Int, episodeLength: Int, goalConditioned: Bool) {
-        embeddings = dataset.embeddings
+    /// - Parameter itemFeatures: the agent's view of items (``ItemFeatures/matrix(_:dataset:seed:bpr:)``);
+    ///   nil means the dataset's text embeddings.
+    public init(dataset: AgentDataset, itemFeatures: Matrix? = nil, historyLength: Int, episodeLength: Int, goalConditioned: Bool) {
+        embeddings = itemFeatures ?? dataset.embeddings
+        goalWidth = dataset.dimension
         self.historyLength = historyLength
         self.episodeLength = episodeLength
         goals = goalConditioned ? dataset.users.indices.map { dataset.goalVector(user: $0) } : nil
@@ -167,7 +193,7 @@ public struct StateFeaturizer: Sendable {
         out[2 * d] = Float(episodeLength - step) / Float(episodeLength)
         if let goals, let source = goalSource {
             let g = achieved == 0 ? goals[user] : source.goalVector(user: user, achieved: achieved)
-            g.withUnsafeBufferPointer { g in (out + 2 * d + 1).update(from: g.baseAddress!, count: d) }
+            g.withUnsafeBufferPointer { g in (out + 2 * d + 1).update(from: g.baseAddress!, count: goalWidth) }
         }
     }
 
@@ -427,16 +453,24 @@ public struct DQNAgent: Sendable {
     /// allocates nothing; its contents mean nothing outside an update and are not checkpointed.
     var workspace: [Float] = []
 
-    public init(dataset: AgentDataset, configuration c: DQNConfiguration, seed: UInt64) throws {
+    /// - Parameter itemFeatures: the matrix ``ItemFeatures/matrix(_:dataset:seed:bpr:)`` built for
+    ///   `configuration.itemRepresentation` (``TrainingRun`` fits it once, with the simulator's seed,
+    ///   for every method and run seed); nil builds it here with `seed`.
+    public init(dataset: AgentDataset, configuration c: DQNConfiguration, seed: UInt64, itemFeatures: Matrix? = nil) throws {
         try c.validate()
         guard c.episodeLength <= dataset.itemCount else {
             throw AgentError.impossible("episode length T = \(c.episodeLength) is larger than the catalog (\(dataset.itemCount) items)")
         }
+        let features = try itemFeatures ?? ItemFeatures.matrix(c.itemRepresentation ?? .text, dataset: dataset, seed: seed)
+        guard features.rows == dataset.itemCount else {
+            throw AgentError.impossible("item features have \(features.rows) rows for a catalog of \(dataset.itemCount) items")
+        }
         configuration = c
         let root = SeededGenerator(seed: seed)
         var initRNG = root.fork("dqn-init")
-        featurizer = StateFeaturizer(dataset: dataset, historyLength: c.historyLength, episodeLength: c.episodeLength, goalConditioned: c.goalConditioned)
-        let (net, params) = QNetwork.make(stateSize: featurizer.size, itemSize: dataset.dimension, items: dataset.itemCount,
+        featurizer = StateFeaturizer(dataset: dataset, itemFeatures: features, historyLength: c.historyLength, episodeLength: c.episodeLength,
+                                     goalConditioned: c.goalConditioned)
+        let (net, params) = QNetwork.make(stateSize: featurizer.size, itemSize: features.cols, items: dataset.itemCount,
                                           configuration: c, rng: &initRNG)
         network = net
         online = params
@@ -446,8 +480,8 @@ public struct DQNAgent: Sendable {
         rng = root.fork("dqn-agent")
         consumed = dataset.users.map { $0.history.map(Int32.init) }
         supervisedUsers = dataset.users.indices.filter { dataset.users[$0].history.count >= 2 }
-        meanEmbedding = c.isDueling ? (0..<dataset.dimension).map { j in
-            (0..<dataset.itemCount).reduce(Float(0)) { $0 + dataset.embeddings[$1, j] } / Float(dataset.itemCount)
+        meanEmbedding = c.isDueling ? (0..<features.cols).map { j in
+            (0..<dataset.itemCount).reduce(Float(0)) { $0 + features[$1, j] } / Float(dataset.itemCount)
         } : nil
         observed = c.observedOnly ? dataset.users.map { $0.heldOut.keys.sorted().map(Int32.init) } : nil
     }

@@ -40,17 +40,19 @@ extension DQNAgent {
         return logits
     }
 
-    /// A minibatch of logged next-item examples: for a user of `supervisedUsers` and a position
-    /// t ≥ 1 of their training history, the state at the start of a session whose history is the
-    /// N items before t, and the item at t.
+    /// A minibatch of logged examples from a user of `supervisedUsers` (``SupervisedExamples``):
+    /// `next`: a position t ≥ 1 of their training history, the state at the start of a session
+    /// whose history is the N items before t, and the item at t; `bag`: any training item t, the
+    /// state whose history is the N most recent other training items, and the item t.
     mutating func sampleSupervisedExamples(into states: inout [Float]) -> [Int] {
-        let bsz = configuration.batchSize, hl = configuration.historyLength, size = featurizer.size
+        let bsz = configuration.supervisedBatch, hl = configuration.historyLength, size = featurizer.size
+        let bag = configuration.supervisedExamples == .bag
         var targets = [Int](repeating: 0, count: bsz)
         for b in 0..<bsz {
             let u = supervisedUsers[rng.nextIndex(supervisedUsers.count)]
             let h = consumed[u]
-            let t = 1 + rng.nextIndex(h.count - 1)
-            let prefix = h[max(0, t - hl)..<t]
+            let t = bag ? rng.nextIndex(h.count) : 1 + rng.nextIndex(h.count - 1)
+            let prefix = bag ? Self.mostRecent(hl, of: h, skipping: t) : Array(h[max(0, t - hl)..<t])
             let padded = [Int32](repeating: -1, count: hl - prefix.count) + prefix
             padded.withUnsafeBufferPointer { hp in
                 states.withUnsafeMutableBufferPointer { featurizer.write(user: u, step: 0, history: hp, into: $0.baseAddress! + b * size) }
@@ -60,12 +62,24 @@ extension DQNAgent {
         return targets
     }
 
+    /// The last `n` entries of `history` other than position `skipped`, oldest first.
+    static func mostRecent(_ n: Int, of history: [Int32], skipping skipped: Int) -> [Int32] {
+        var out: [Int32] = []
+        out.reserveCapacity(n)
+        var i = history.count - 1
+        while i >= 0 && out.count < n {
+            if i != skipped { out.append(history[i]) }
+            i -= 1
+        }
+        return out.reversed()
+    }
+
     /// Adds λ·∇ of the supervised cross-entropy to `online.gradients` (after the TD gradient) and
     /// returns the mean cross-entropy; nil without a head or without users to learn from.
     mutating func supervisedLossAndGradients(weight: Float) -> Double? {
         guard let head = network.supervisedItemTower, let bias = network.supervisedBias, !supervisedUsers.isEmpty else { return nil }
         ensureSupervisedCatalog()
-        let bsz = configuration.batchSize, n = network.items, k = network.width, phi = network.stateTower
+        let bsz = configuration.supervisedBatch, n = network.items, k = network.width, phi = network.stateTower
         var states = [Float](repeating: 0, count: bsz * featurizer.size)
         let targets = sampleSupervisedExamples(into: &states)
         var activations = [Float](repeating: 0, count: phi.activationCount(rows: bsz))

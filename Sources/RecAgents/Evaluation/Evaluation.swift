@@ -48,6 +48,15 @@ public struct PopularityPolicy: RecommendationPolicy {
     public func scores(user: Int, step: Int, history: [Int32]) -> [Float] { popularity }
 }
 
+/// BPR-MF's scores ⟨U_u, V_i⟩: the collaborative non-RL baseline, in the agents' evaluation
+/// protocol (``FullRankingEvaluation`` is RecBole's, for the published anchor).
+public struct BPRPolicy: RecommendationPolicy {
+    let model: BPRMF
+    public init(model: BPRMF) { self.model = model }
+    public var name: String { "bpr-mf" }
+    public func scores(user: Int, step: Int, history: [Int32]) -> [Float] { model.scores(user: user) }
+}
+
 /// The fitted MF model's predicted rating (its top unseen item first).
 public struct MFGreedyPolicy: RecommendationPolicy {
     let model: MatrixFactorization
@@ -163,7 +172,9 @@ public enum TopK {
 /// Evaluates policies on held-out users: one greedy session of T steps per user in the
 /// simulator (mean rating, coverage, novelty, rationales achieved) and a full ranking of the
 /// catalog from the session's starting state (HR@k, NDCG@k against the user's test items rated ≥
-/// the like threshold; training-history items are excluded from the ranking).
+/// the like threshold; training-history items are excluded from the ranking). Scored on the
+/// validation part instead (for choosing hyperparameters), the relevant items are the liked
+/// validation items and the sessions' simulator answers without test ratings.
 public struct Evaluator: Sendable {
     public let simulator: UserSimulator
     public let users: [Int]
@@ -173,16 +184,27 @@ public struct Evaluator: Sendable {
     public let k: Int
     /// Counts rationales achieved per session (nil when the dataset has no rationales).
     public let ellm: ELLMAgentReward?
+    /// The held-out part the ranking is scored on.
+    public let part: FullRankingEvaluation.Part
 
     public init(simulator: UserSimulator, users: [Int], episodeLength: Int, historyLength: Int, observedOnly: Bool = false,
-                k: Int = 10, ellm: ELLMAgentReward?) {
+                k: Int = 10, ellm: ELLMAgentReward?, part: FullRankingEvaluation.Part = .test) {
         self.simulator = simulator; self.users = users; self.episodeLength = episodeLength; self.historyLength = historyLength
-        self.observedOnly = observedOnly; self.k = k; self.ellm = ellm
+        self.observedOnly = observedOnly; self.k = k; self.ellm = ellm; self.part = part
+    }
+
+    /// The user's liked items of the scored part.
+    func relevantItems(_ user: AgentUser, likeThreshold: Double) -> Set<Int> {
+        switch part {
+        case .test: return Set(user.test.filter { $0.value >= likeThreshold }.keys)
+        case .validation: return Set(user.heldOut.filter { user.test[$0.key] == nil && $0.value >= likeThreshold }.keys)
+        }
     }
 
     public func evaluate(_ policy: inout some RecommendationPolicy) throws -> EvaluationResult {
         let d = simulator.dataset
-        var env = try RecommendationEnvironment(simulator: simulator, episodeLength: episodeLength, historyLength: historyLength, observedOnly: observedOnly)
+        let sessionSimulator = part == .test ? simulator : simulator.hidingHeldOutRatings(test: true, validation: false)
+        var env = try RecommendationEnvironment(simulator: sessionSimulator, episodeLength: episodeLength, historyLength: historyLength, observedOnly: observedOnly)
         let totalTrain = Double(d.popularity.reduce(0, +))
         let selfInfo = d.popularity.map { -log2((Double($0) + 1) / (totalTrain + Double(d.itemCount))) }
         var ratingSum = 0.0, likedCount = 0, steps = 0, noveltySum = 0.0
@@ -194,7 +216,7 @@ public struct Evaluator: Sendable {
         for u in users {
             try env.reset(user: u)
             // Ranking from the starting state.
-            let relevant = Set(d.users[u].test.filter { $0.value >= d.scale.likeThreshold }.keys)
+            let relevant = relevantItems(d.users[u], likeThreshold: d.scale.likeThreshold)
             var hit: Double?, ndcg: Double?
             if !relevant.isEmpty {
                 let s = policy.scores(user: u, step: env.step, history: env.recentHistory)

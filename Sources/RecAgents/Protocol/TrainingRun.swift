@@ -2,6 +2,7 @@ import Foundation
 import RecDistances
 import RecKit
 import RecNN
+import RecNumerics
 import RecRewards
 
 /// One phase of the protocol: a reward and a budget of environment steps.
@@ -30,11 +31,15 @@ public struct RunConfiguration: Sendable, Codable, Hashable {
     public var evaluationUsers = 200
     public var evaluationSeed: UInt64 = 1
     /// All users (`rec-train --eval-users all`): every playable user trains *and* is evaluated,
-    /// RecBole's protocol. Ranking metrics stay leak-free because they score the test part,
-    /// which neither the simulator (fitted on training ratings) nor the agent ever sees; what is
-    /// lost is the check on users the agent never met. nil (configurations stored before the
-    /// option) and false mean the held-out fraction above.
+    /// RecBole's protocol. Ranking metrics stay leak-free because they score the test part, and
+    /// training then runs on ``UserSimulator/hidingHeldOutRatings(test:validation:)``: no scored
+    /// rating reaches a reward or a mask. What is lost is the check on users the agent never met.
+    /// nil (configurations stored before the option) and false mean the held-out fraction above.
     public var evaluateAllUsers: Bool?
+    /// The part the ranking metrics score (`rec-train --eval-part`): `validation` to choose
+    /// hyperparameters (no test rating is then read anywhere in the run), `test` to report.
+    /// nil (configurations stored before the option) means test.
+    public var evaluationPart: FullRankingEvaluation.Part?
     public var mf = MatrixFactorization.Configuration()
     public var syntheticNoise = false
     public var ellm = ELLMRewardConfiguration()
@@ -142,21 +147,37 @@ public struct RunResult: Sendable {
 public final class TrainingRun {
     public let configuration: RunConfiguration
     public let simulator: UserSimulator
+    /// What training sessions and rewards see: `simulator` without the ratings of the scored part
+    /// when the evaluated users also train (`evaluateAllUsers`), and without test ratings when the
+    /// run is scored on validation; `simulator` itself otherwise. Evaluation uses `simulator`.
+    public let trainingSimulator: UserSimulator
     public let checkpointDirectory: URL?
     public let showProgress: Bool
     public let trainUsers: [Int]
     public let evaluationUsers: [Int]
     /// The metric of the ELLM reward, resolved from `configuration.rewardMetric`.
     public let rewardMetric: any DescriptionDistance
+    /// The agent's item features (`configuration.dqn.itemRepresentation`).
+    public let itemFeatures: Matrix
 
-    /// - Parameter metrics: where `configuration.rewardMetric` is looked up (the standard
-    ///   registry, or one a downstream package extended with its own metrics).
+    /// - Parameters:
+    ///   - metrics: where `configuration.rewardMetric` is looked up (the standard registry, or one
+    ///     a downstream package extended with its own metrics).
+    ///   - itemFeatures: the agent's item features, when the caller already built them (a
+    ///     comparison shares one BPR fit across methods and seeds); nil builds them here. BPR
+    ///     factors are seeded by the simulator's seed, not the run's: like the text embeddings they
+    ///     are an input every method and run seed of a comparison sees the same.
     public init(configuration: RunConfiguration, simulator: UserSimulator, checkpointDirectory: URL?, showProgress: Bool = true,
-                metrics: MetricRegistry = .standard) throws {
+                metrics: MetricRegistry = .standard, itemFeatures: Matrix? = nil) throws {
         try configuration.validate()
         rewardMetric = try metrics.metric(named: configuration.rewardMetric ?? SBERTCosine().name)
+        self.itemFeatures = try itemFeatures ?? ItemFeatures.matrix(configuration.dqn.itemRepresentation ?? .text,
+                                                                   dataset: simulator.dataset, seed: simulator.seed)
         self.configuration = configuration
         self.simulator = simulator
+        let allUsers = configuration.evaluateAllUsers == true, onValidation = configuration.evaluationPart == .validation
+        trainingSimulator = allUsers || onValidation
+            ? simulator.hidingHeldOutRatings(test: true, validation: allUsers && onValidation) : simulator
         self.checkpointDirectory = checkpointDirectory
         self.showProgress = showProgress
         let env = try RecommendationEnvironment(simulator: simulator, episodeLength: configuration.dqn.episodeLength,
@@ -194,11 +215,12 @@ public final class TrainingRun {
             : try ELLMAgentReward.make(dataset: simulator.dataset, configuration: configuration.ellm, seed: configuration.seed,
                                        metric: rewardMetric)
         return Evaluator(simulator: simulator, users: evaluationUsers, episodeLength: configuration.dqn.episodeLength,
-                         historyLength: configuration.dqn.historyLength, observedOnly: configuration.dqn.observedOnly, ellm: ellm)
+                         historyLength: configuration.dqn.historyLength, observedOnly: configuration.dqn.observedOnly, ellm: ellm,
+                         part: configuration.evaluationPart ?? .test)
     }
 
     func makeReward(_ phase: TrainingPhase) throws -> any AgentReward {
-        try RewardSpec(parsing: phase.reward).make(simulator: simulator, seed: configuration.seed, ellm: configuration.ellm,
+        try RewardSpec(parsing: phase.reward).make(simulator: trainingSimulator, seed: configuration.seed, ellm: configuration.ellm,
                                                    metric: rewardMetric)
     }
 
@@ -207,7 +229,7 @@ public final class TrainingRun {
     public func run(resume: Bool = false, stopAfterStep: Int? = nil) throws -> RunResult {
         let c = configuration
         let root = SeededGenerator(seed: c.seed)
-        var agent = try DQNAgent(dataset: simulator.dataset, configuration: c.dqn, seed: c.seed)
+        var agent = try DQNAgent(dataset: trainingSimulator.dataset, configuration: c.dqn, seed: c.seed, itemFeatures: itemFeatures)
         // The supervised head learns from the training users' logged sequences only.
         agent.supervisedUsers = trainUsers.filter { simulator.dataset.users[$0].history.count >= 2 }
         var state = RunState(configuration: c, environmentRNG: root.fork("environment"), agentRNG: agent.rng)
@@ -219,7 +241,7 @@ public final class TrainingRun {
                 try reward!.restore(from: loaded.rewardTensors, file: loaded.file)
             }
         }
-        var env = try RecommendationEnvironment(simulator: simulator, episodeLength: c.dqn.episodeLength,
+        var env = try RecommendationEnvironment(simulator: trainingSimulator, episodeLength: c.dqn.episodeLength,
                                                 historyLength: c.dqn.historyLength, observedOnly: c.dqn.observedOnly)
         let evaluator = try makeEvaluator()
         // The goal-conditioned agent's view of which rationales a session has achieved, in every phase.

@@ -8,7 +8,7 @@ import RecKit
 /// `rating(user:item:)` is a pure function of (seed, user, item): noise comes from a generator
 /// forked per pair, so rewards computed from ratings need no state and replays are exact.
 public struct UserSimulator: Sendable {
-    public let dataset: AgentDataset
+    public private(set) var dataset: AgentDataset
     public let model: MatrixFactorization
     /// MF RMSE on the test ratings (clamped to the scale).
     public let heldOutRMSE: Double
@@ -34,6 +34,21 @@ public struct UserSimulator: Sendable {
         self.syntheticNoise = syntheticNoise
         self.seed = seed
         noiseRoot = SeededGenerator(seed: seed).fork("simulator-noise")
+    }
+
+    /// The same simulator without some held-out ratings among its answers (the MF model, fitted
+    /// on training ratings, answers there instead). Training runs on it when the users the agent
+    /// trains on are also the users its ranking is scored on (`--eval-users all`), so no scored
+    /// rating reaches a reward, the replay buffer or an action mask; a run scored on the
+    /// validation part hides the test part everywhere, so tuning never reads a test rating.
+    /// `test` stays (the evaluator reads relevance from the unhidden simulator's dataset).
+    public func hidingHeldOutRatings(test hideTest: Bool, validation hideValidation: Bool) -> UserSimulator {
+        var copy = self
+        for u in copy.dataset.users.indices {
+            let user = copy.dataset.users[u]
+            for i in user.heldOut.keys where user.test[i] != nil ? hideTest : hideValidation { copy.dataset.users[u].heldOut[i] = nil }
+        }
+        return copy
     }
 
     /// Where an answer comes from.
