@@ -45,20 +45,12 @@ PHASE="${1:-all}"
 mkdir -p "$OUT"
 start=$(date +%s)
 
-if [ -n "${LLM_BIN:-}" ]; then
-    BIN="$LLM_BIN"
-else
-    swift build -c release --product rec-data >&2
-    swift build -c release --product validate-rewards >&2
-    BIN="$(swift build -c release --show-bin-path)"
-fi
+# shellcheck source=Notebooks-as-Scripts/study-lib.sh
+. Notebooks-as-Scripts/study-lib.sh
+BIN="$(release_bin "${LLM_BIN:-}" rec-data validate-rewards)"
 RD="$BIN/rec-data"; VR="$BIN/validate-rewards"
 say() { printf 'study-llm: [%d s] %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
 
-# has_split DATASET SPLIT: the store already holds that split (`rec-data list`: "…  splits: a, b").
-has_split() {
-    "$RD" list --db "$DB" 2>/dev/null | awk -v d="$1" -v s="$2" '$1 == d { sub(/.*splits: /, ""); n = split($0, a, ", "); for (i = 1; i <= n; i++) if (a[i] == s) f = 1 } END { exit !f }'
-}
 
 # llm SPLIT-ARGS… : one openai run; prints the run id (the generator resumes a run with the same key).
 llm() {
@@ -81,9 +73,9 @@ generate() {
 
     "$RD" fetch ml-100k --db "$DB" >&2
     # Splits are made once and kept: rationales reference their split, and --replace would drop them.
-    has_split ml-100k random-s1 || "$RD" split --db "$DB" --dataset ml-100k --name random-s1 --method random --ratios 0.8,0.1,0.1 --seed 1 >&2
+    has_split "$DB" ml-100k random-s1 || "$RD" split --db "$DB" --dataset ml-100k --name random-s1 --method random --ratios 0.8,0.1,0.1 --seed 1 >&2
     if ! "$RD" list --db "$DB" 2>/dev/null | grep -q "^synth-1[[:space:]]"; then "$RD" synth --db "$DB" --seed 1 >&2; fi
-    has_split synth-1 random || "$RD" split --db "$DB" --dataset synth-1 --name random --method random --ratios 0.8,0.1,0.1 --seed 1 >&2
+    has_split "$DB" synth-1 random || "$RD" split --db "$DB" --dataset synth-1 --name random --method random --ratios 0.8,0.1,0.1 --seed 1 >&2
     "$RD" rationales --db "$DB" --dataset ml-100k --split random-s1 --reasoner aspect >&2
     "$RD" rationales --db "$DB" --dataset synth-1 --split random --reasoner aspect >&2
     "$RD" rationales --db "$DB" --dataset synth-1 --split random --reasoner oracle >&2

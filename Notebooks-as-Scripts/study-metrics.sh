@@ -23,13 +23,9 @@ DB="$OUT/study.sqlite"
 mkdir -p "$OUT"
 start=$(date +%s)
 
-if [ -n "${STUDY_BIN:-}" ]; then
-    BIN="$STUDY_BIN"   # prebuilt rec-data and validate-rewards (e.g. copied aside while the tree changes)
-else
-    swift build -c release --product rec-data >&2
-    swift build -c release --product validate-rewards >&2
-    BIN="$(swift build -c release --show-bin-path)"
-fi
+# shellcheck source=Notebooks-as-Scripts/study-lib.sh
+. Notebooks-as-Scripts/study-lib.sh
+BIN="$(release_bin "${STUDY_BIN:-}" rec-data validate-rewards)"
 RD="$BIN/rec-data"; VR="$BIN/validate-rewards"
 
 runs_total=$(( $(wc -w <<<"$SEEDS") * 5 ))

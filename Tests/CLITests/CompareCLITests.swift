@@ -123,6 +123,28 @@ import Testing
         #expect(runConfig["evaluationPart"] as? String == "validation", "\(runConfig)")
         let bad = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-6", "--split", "random", "--item-features", "ids", "--out", dir.appendingPathComponent("x").path])
         #expect(bad.status == 64 && bad.stderr.contains("item-features"), "\(bad.stderr)")
+
+        // The study's summary (Notebooks-as-Scripts/dqn_summary.py) reads this output as a sweep
+        // entry, the final run and a comparison: it picks the entry and writes tidy tables.
+        let study = dir.appendingPathComponent("study"), fm = FileManager.default
+        try fm.createDirectory(at: study.appendingPathComponent("sweep"), withIntermediateDirectories: true)
+        for target in ["sweep/only", "final", "compare-ml100k"] { try fm.copyItem(at: out, to: study.appendingPathComponent(target)) }
+        try "--item-features text+bpr".write(to: study.appendingPathComponent("sweep/only/flags.txt"), atomically: true, encoding: .utf8)
+        let script = DocsCommandTests.repositoryRoot.appendingPathComponent("Notebooks-as-Scripts/dqn_summary.py").path
+        let runner = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+        let pick = try ValidateRewardsCLITests.python(runner, script, "pick", study.path)
+        #expect(pick.status == 0 && pick.stdout == "only|--item-features text+bpr\n", "\(pick.stdout) \(pick.stderr)")
+        let figures = dir.appendingPathComponent("figures")
+        let summary = try ValidateRewardsCLITests.python(runner, script, "summary", study.path, figures.path)
+        #expect(summary.status == 0, "\(summary.stderr)")
+        let tidy = try String(contentsOf: figures.appendingPathComponent("dqn-compare.csv"), encoding: .utf8).split(whereSeparator: \.isNewline)
+        #expect(tidy.first == "dataset,method,point,metric,seeds,value,ci_lower,ci_upper")
+        // 3 methods × 2 points × 3 metrics, each a mean over the 2 seeds with an interval.
+        #expect(tidy.count == 1 + 18 && tidy.dropFirst().allSatisfy { $0.hasPrefix("ml-100k,") && $0.contains(",2,") }, "\(tidy)")
+        let final = try String(contentsOf: figures.appendingPathComponent("dqn-final.md"), encoding: .utf8)
+        #expect(final.contains("| bpr-mf |") && final.contains("bpr-mf − dqn-extrinsic"), "\(final)")
+        #expect(fm.fileExists(atPath: figures.appendingPathComponent("dqn-compare.svg").path))
+        #expect(fm.fileExists(atPath: figures.appendingPathComponent("dqn-sweep.md").path))
     }
 
     @Test func theOldNoveltyNameRunsTheCountRewardWithANote() throws {
