@@ -23,11 +23,10 @@ import Testing
         let (db, dir) = try CLI.syntheticWorld(seed: 8, users: 40, items: 80)
         for (metric, message) in [("nosuch", "unknown metric 'nosuch'"), ("popularity", "scores items without rationales"),
                                   ("bertscore-f1", "needs token embeddings")] {
-            let start = Date()
             let r = try CLI.run("rec-train", ["--db", db, "--dataset", "synth-8", "--split", "random", "--metric", metric,
                                               "--out", dir.appendingPathComponent("x").path] + Self.small)
             #expect(r.status != 0 && r.stderr.contains(message) && r.stderr.contains("learned-bilinear"), "\(metric): \(r.stderr)")
-            #expect(Date().timeIntervalSince(start) < 20)
+            #expect(r.status == 64, "refused by argument validation, before any data is read: \(r.status)")
             #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x").path))
         }
     }

@@ -150,13 +150,13 @@ import Testing
     @Test func anUnwritableOutFailsBeforeAnyWorkAndClaimsNoWrite() throws {
         let (db, dir) = try Self.world()
         for target in try CLI.unwritableOutTargets(in: dir) {
-            let start = Date()
             let r = try CLI.run("validate-rewards", ["--db", db, "--dataset", "synth-4", "--split", "random", "--reasoner", "oracle",
                                                      "--metrics", "sbert-cosine", "--out", target])
             #expect(r.status != 0)
             #expect(r.stderr.contains("error: cannot write the run folder \(target)"), "\(r.stderr)")
-            #expect(!r.stderr.contains("wrote") && !r.stderr.contains("NSCocoaErrorDomain"), "\(r.stderr)")
-            #expect(Date().timeIntervalSince(start) < 20)  // refused before the encoder loads
+            // Refused before any work: a failure inside the validation says "wrote …/error.txt" or
+            // "could not write … either" (a behavioural check; a clock is not one on a busy host).
+            #expect(!r.stderr.contains("wrote") && !r.stderr.contains("could not write") && !r.stderr.contains("NSCocoaErrorDomain"), "\(r.stderr)")
         }
     }
 

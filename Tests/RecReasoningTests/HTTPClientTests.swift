@@ -89,11 +89,10 @@ import Testing
             #expect(e.description.contains("timeout") && e.description.contains("2 attempts"))
         }
         let elapsed = Date().timeIntervalSince(t0)
-        // Two 0.5 s timeouts plus backoff; the bound only has to separate "timed out" from "waited
-        // for the 150 s hang". Other suites' long synchronous tests can hold the 2-core machine's
-        // cooperative threads that the backoff's sleep resumes on: 19.5 s was seen while a release
-        // build ran beside the tests, 71 s with two builds and a study beside them.
-        #expect(elapsed >= 0.9 && elapsed < 140, "elapsed \(elapsed)")
+        // Two 0.5 s timeouts at least. No upper bound: the `.timeout` error above already shows
+        // the 150 s hang was not waited out (it would have answered), and a clock bound failed on
+        // busy hosts (19.5 s beside a release build, 71 s beside two builds and a study).
+        #expect(elapsed >= 0.9, "elapsed \(elapsed)")
         #expect(s.requests.count == 2)
     }
 

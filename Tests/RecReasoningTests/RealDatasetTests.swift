@@ -16,7 +16,7 @@ import Testing
         let store = try RatingStore(path: env["REC_REASONING_DB"]!)
         let dataset = env["REC_REASONING_DATASET"] ?? "ml-100k"
         let split = env["REC_REASONING_SPLIT"] ?? "leave-last-out"
-        // A scratch run: generate, read back, time, then delete it again.
+        // A scratch run: generate, read back, print the time, then delete it again.
         let rs = try RationaleStore(store: store)
         let t0 = Date()
         let builder = try ProfileBuilder(store: store, dataset: dataset, split: split)
@@ -32,6 +32,6 @@ import Testing
             for t in rec.texts { print("  - \(t)") }
         }
         if env["REC_REASONING_KEEP"] == nil { try rs.deleteRun(id: summary.run.id) }
-        #expect(seconds < 30)
+        #expect(summary.usersGenerated + summary.usersSkipped > 0)
     }
 }
