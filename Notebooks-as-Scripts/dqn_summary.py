@@ -13,6 +13,7 @@ rec-train's (cluster bootstrap interval, sign-flip p, Holm over its table), copi
 import csv
 import math
 import os
+import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -103,16 +104,64 @@ def seed_summary(path, dataset):
     return rows
 
 
+def user_means(path, method, point, metric):
+    """Each user's value of `metric` averaged over the seeds (users.csv of a compare folder)."""
+    sums = {}
+    for r in read_csv(path):
+        if r["method"] == method and r["point"] == point and r[metric] != "":
+            total, n = sums.get(r["user"], (0.0, 0))
+            sums[r["user"]] = (total + float(r[metric]), n + 1)
+    return {u: t / n for u, (t, n) in sums.items()}
+
+
+def paired_over_users(a, b, resamples=1000, flips=10000, seed=1):
+    """a − b over the users both have: mean, percentile bootstrap 95 % interval over users, and a
+    two-sided Monte Carlo sign-flip p (the tests rec-train compare uses, rerun here because the
+    two sides come from different compare folders)."""
+    users = sorted(set(a) & set(b))
+    d = [a[u] - b[u] for u in users]
+    n = len(d)
+    mean = sum(d) / n
+    g = random.Random(seed)
+    boots = sorted(sum(d[g.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    lo, hi = boots[int(0.025 * resamples)], boots[int(0.975 * resamples) - 1]
+    extreme = sum(1 for _ in range(flips) if abs(sum(x if g.random() < 0.5 else -x for x in d)) >= abs(sum(d)) - 1e-12)
+    return n, mean, lo, hi, (extreme + 1) / (flips + 1)
+
+
+def control_rows(out, dataset, compare, control):
+    """Each pretrained method (and the 5k from-scratch agent), fine-tuned, against the 10k control."""
+    users_a, users_b = os.path.join(out, compare, "users.csv"), os.path.join(out, control, "users.csv")
+    if not (os.path.isfile(users_a) and os.path.isfile(users_b)):
+        return []
+    methods = [m for m in dict.fromkeys(r["method"] for r in read_csv(os.path.join(out, compare, "comparison.csv"))) if m.startswith("dqn-")]
+    rows = []
+    for metric in ("hr@10", "ndcg@10"):
+        reference = user_means(users_b, "dqn-extrinsic", "fine-tuned", metric)
+        for m in methods:
+            n, mean, lo, hi, p = paired_over_users(user_means(users_a, m, "fine-tuned", metric), reference)
+            rows.append({"dataset": dataset, "method": m, "reference": "dqn-extrinsic-10k", "metric": metric, "point": "fine-tuned",
+                         "users": n, "seeds": None, "difference": mean, "ci_lower": lo, "ci_upper": hi, "p_sign_flip": p, "p_holm": None})
+    # Holm over this table.
+    order = sorted(range(len(rows)), key=lambda i: rows[i]["p_sign_flip"])
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(rows) - rank) * rows[i]["p_sign_flip"]))
+        rows[i]["p_holm"] = running
+    return rows
+
+
 def p_text(p):
     return "" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
 def paired_markdown(rows, title):
-    lines = [f"**{title}** (paired over users; rec-train's cluster-bootstrap 95 % interval, sign-flip p, Holm over its table)", "",
+    lines = [f"**{title}** (paired over users, each user's value averaged over the seeds; bootstrap 95 % interval over users, "
+             "sign-flip p; Holm within each source table: rec-train's, or, against `dqn-extrinsic-10k`, this script's)", "",
              "| method − reference | metric | point | users | seeds | difference [95 %] | sign-flip p | Holm p |",
              "|:---|:---|:---|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f'| {r["method"]} − {r["reference"]} | {r["metric"]} | {r["point"]} | {r["users"]} | {r["seeds"]} | '
+        lines.append(f'| {r["method"]} − {r["reference"]} | {r["metric"]} | {r["point"]} | {r["users"]} | {r["seeds"] or ""} | '
                      f'{fmt(r["difference"], 4, True)} [{fmt(r["ci_lower"], 4, True)}, {fmt(r["ci_upper"], 4, True)}] | '
                      f'{p_text(r["p_sign_flip"])} | {p_text(r["p_holm"])} |')
     return "\n".join(lines) + "\n"
@@ -144,11 +193,17 @@ def summary(out, figures):
         write_outputs(figures, "dqn-final", rows, cols, "\n".join(md) + "\n\n" + paired_markdown(fine, "Paired tests"), None)
 
     all_rows, all_paired, plots = [], [], []
-    for dataset, folder in (("ml-100k", "compare-ml100k"), ("synth-1", "compare-synth")):
+    for dataset, folder, control in (("ml-100k", "compare-ml100k", "control-ml100k"), ("synth-1", "compare-synth", "control-synth")):
         path = os.path.join(out, folder, "comparison.csv")
         if not os.path.isfile(path):
             continue
         rows = seed_summary(path, dataset)
+        all_paired += control_rows(out, dataset, folder, control)
+        # The control: the from-scratch agent with the pretrained agents' total budget.
+        control_path = os.path.join(out, control, "comparison.csv")
+        if os.path.isfile(control_path):
+            rows += [dict(r, method="dqn-extrinsic-10k") for r in seed_summary(control_path, dataset)
+                     if r["method"] == "dqn-extrinsic"]
         all_rows += rows
         all_paired += paired_rows(os.path.join(out, folder, "paired-users.csv"), dataset)
         plots.append((dataset, [r for r in rows if r["metric"] == "ndcg@10"]))
