@@ -10,7 +10,7 @@ import Testing
         var real = d
         // A real-data-like dataset: no latent tastes, so held-out ratings answer where they exist.
         real.tastes = [:]
-        let sim = try UserSimulator(dataset: real, seed: 1)
+        let sim = UserSimulator(dataset: real, seed: 1)
         let hidden = sim.hidingHeldOutRatings(test: true, validation: false)
         var testPairs = 0, validPairs = 0
         for (u, user) in real.users.enumerated() {
@@ -44,7 +44,7 @@ import Testing
     @Test func aValidationRunReadsNoTestRating() throws {
         var real = try tinyWorld(users: 40, items: 60, rationales: false)
         real.tastes = [:]
-        let sim = try UserSimulator(dataset: real, seed: 1)
+        let sim = UserSimulator(dataset: real, seed: 1)
         var c = tinyConfiguration(finetune: 200)
         c.evaluationPart = .validation
         let heldOutUsers = try TrainingRun(configuration: c, simulator: sim, checkpointDirectory: nil, showProgress: false)

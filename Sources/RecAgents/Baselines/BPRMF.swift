@@ -151,7 +151,7 @@ public enum FullRankingEvaluation {
     public static func evaluate(scores: (Int) -> [Float], dataset: AgentDataset, part: Part, k: Int = 10) -> Result {
         var rows: [UserRow] = []
         for (u, user) in dataset.users.enumerated() {
-            let validation = user.heldOut.keys.filter { user.test[$0] == nil }
+            let validation = Array(user.validation.keys)
             let relevant = Set(part == .test ? Array(user.test.keys) : validation)
             guard !relevant.isEmpty else { continue }
             var masked = Set(user.trainRatings.keys)

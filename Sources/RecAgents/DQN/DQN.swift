@@ -491,7 +491,6 @@ public struct DQNAgent: Sendable {
         if targetCatalog == nil { targetCatalog = network.catalog(featurizer.embeddings, parameters: target) }
     }
 
-    /// Q-values of every catalog item in one state (greedy scoring; no exploration).
     /// φ(s) for one state under the online parameters (both heads score from it).
     func stateOutput(user: Int, step: Int, history: [Int32], achieved: UInt32) -> [Float] {
         var x = [Float](repeating: 0, count: featurizer.size)
@@ -501,6 +500,7 @@ public struct DQNAgent: Sendable {
         return network.stateTower(x, batch: 1, parameters: online)
     }
 
+    /// Q-values of every catalog item in one state (greedy scoring; no exploration).
     public mutating func qValues(user: Int, step: Int, history: [Int32], achieved: UInt32 = 0) -> [Float] {
         ensureCatalogs()
         let phi = stateOutput(user: user, step: step, history: history, achieved: achieved)

@@ -52,9 +52,16 @@ public struct PopularityPolicy: RecommendationPolicy {
 /// protocol (``FullRankingEvaluation`` is RecBole's, for the published anchor).
 public struct BPRPolicy: RecommendationPolicy {
     let model: BPRMF
+    /// A user's scores do not depend on the session's state: computed once per user, not per step.
+    var cache: [Int: [Float]] = [:]
     public init(model: BPRMF) { self.model = model }
     public var name: String { "bpr-mf" }
-    public func scores(user: Int, step: Int, history: [Int32]) -> [Float] { model.scores(user: user) }
+    public mutating func scores(user: Int, step: Int, history: [Int32]) -> [Float] {
+        if let s = cache[user] { return s }
+        let s = model.scores(user: user)
+        cache[user] = s
+        return s
+    }
 }
 
 /// The fitted MF model's predicted rating (its top unseen item first).
@@ -197,7 +204,7 @@ public struct Evaluator: Sendable {
     func relevantItems(_ user: AgentUser, likeThreshold: Double) -> Set<Int> {
         switch part {
         case .test: return Set(user.test.filter { $0.value >= likeThreshold }.keys)
-        case .validation: return Set(user.heldOut.filter { user.test[$0.key] == nil && $0.value >= likeThreshold }.keys)
+        case .validation: return Set(user.validation.filter { $0.value >= likeThreshold }.keys)
         }
     }
 

@@ -69,7 +69,7 @@ public struct Comparison {
                 throw AgentError.missingRationales(dataset: simulator.dataset.name, split: simulator.dataset.split, reasoner: "aspect")
             }
         }
-        // One fit of the agent's item features for every DQN method and seed (BPR takes ~20 s on ml-100k).
+        // One fit of the agent's item features for every DQN method and seed (BPR takes ~15 s on ml-100k).
         let features = try ItemFeatures.matrix(template.dqn.itemRepresentation ?? .text, dataset: simulator.dataset, seed: simulator.seed)
         var out: [MethodOutcome] = []
         for seed in seeds {

@@ -39,6 +39,8 @@ public struct AgentUser: Sendable, Hashable {
     public var heldOut: [Int: Double]
     /// Test-part ratings only (the ranking metrics' ground truth).
     public var test: [Int: Double]
+    /// Validation-part ratings: the held-out ratings that are not test ratings.
+    public var validation: [Int: Double] { heldOut.filter { test[$0.key] == nil } }
     public init(id: Int64, externalID: String? = nil, history: [Int], trainRatings: [Int: Double], heldOut: [Int: Double], test: [Int: Double]) {
         self.id = id; self.externalID = externalID ?? String(id); self.history = history; self.trainRatings = trainRatings; self.heldOut = heldOut; self.test = test
     }

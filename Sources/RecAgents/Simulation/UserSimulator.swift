@@ -44,9 +44,9 @@ public struct UserSimulator: Sendable {
     /// `test` stays (the evaluator reads relevance from the unhidden simulator's dataset).
     public func hidingHeldOutRatings(test hideTest: Bool, validation hideValidation: Bool) -> UserSimulator {
         var copy = self
-        for u in copy.dataset.users.indices {
-            let user = copy.dataset.users[u]
-            for i in user.heldOut.keys where user.test[i] != nil ? hideTest : hideValidation { copy.dataset.users[u].heldOut[i] = nil }
+        for (u, user) in dataset.users.enumerated() {
+            let hidden = (hideTest ? Array(user.test.keys) : []) + (hideValidation ? Array(user.validation.keys) : [])
+            for i in hidden { copy.dataset.users[u].heldOut[i] = nil }
         }
         return copy
     }
